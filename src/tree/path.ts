@@ -1,0 +1,82 @@
+/**
+ * Znode paths (REFERENCE §1): validation as ZooKeeper does it, and the small helpers the tree,
+ * the pipeline and the client's chroot need.
+ * @module
+ */
+import { pathBytesMax } from "../constants.ts";
+
+const encoder = new TextEncoder();
+
+function badChar(code: number): boolean {
+  // ZooKeeper refuses NUL, control characters, surrogates/private use, and specials.
+  return code === 0 || (code > 0 && code < 0x20) || (code >= 0x7f && code <= 0x9f) ||
+    (code >= 0xd800 && code <= 0xf8ff) || (code >= 0xfff0 && code <= 0xffff);
+}
+
+/**
+ * Returns why `path` is not a valid absolute znode path, or null when it is.
+ *
+ * @example
+ * ```ts
+ * import { validatePath } from "./path.ts";
+ * validatePath("/a/b"); // null
+ * validatePath("/a/"); // "must not end with /"
+ * ```
+ */
+export function validatePath(path: string): string | null {
+  if (path.length === 0) return "must not be empty";
+  if (path[0] !== "/") return "must start with /";
+  if (encoder.encode(path).byteLength > pathBytesMax) return `longer than ${pathBytesMax} bytes`;
+  if (path === "/") return null;
+  if (path.endsWith("/")) return "must not end with /";
+  const names = path.slice(1).split("/");
+  for (const name of names) {
+    if (name === "") return "must not contain an empty name (//)";
+    if (name === "." || name === "..") return `must not contain the name "${name}"`;
+  }
+  for (let i = 0; i < path.length; i++) {
+    const code = path.charCodeAt(i);
+    if (badChar(code)) return `has an invalid character (code ${code}) at index ${i}`;
+  }
+  return null;
+}
+
+/** Parent of a valid non-root path: `/a/b` -> `/a`, `/a` -> `/`. */
+export function parentOf(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i <= 0 ? "/" : path.slice(0, i);
+}
+
+/** Last name of a valid non-root path: `/a/b` -> `b`. */
+export function baseName(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+/** Joins a valid parent path and a child name. */
+export function childPath(parent: string, name: string): string {
+  return parent === "/" ? `/${name}` : `${parent}/${name}`;
+}
+
+/** Prefixes a client path with a chroot (`""` or `/app`): `/x` -> `/app/x`, `/` -> `/app`. */
+export function withChroot(chroot: string, path: string): string {
+  if (chroot === "") return path;
+  return path === "/" ? chroot : chroot + path;
+}
+
+/**
+ * Strips a chroot from a server path; returns null when the path lies outside the chroot
+ * (a client confined to `/app` must never see `/other`).
+ */
+export function withoutChroot(chroot: string, path: string): string | null {
+  if (chroot === "") return path;
+  if (path === chroot) return "/";
+  if (path.startsWith(chroot + "/")) return path.slice(chroot.length);
+  return null;
+}
+
+/** The 10-digit zero-padded sequence suffix of a sequential node (REFERENCE §1). */
+export function sequenceSuffix(counter: number): string {
+  // ZooKeeper formats the signed 32-bit cversion with %010d; a wrapped counter goes negative.
+  const value = counter | 0;
+  return value < 0 ? "-" + String(-value).padStart(9, "0") : String(value).padStart(10, "0");
+}

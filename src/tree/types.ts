@@ -1,0 +1,153 @@
+/**
+ * The vocabulary of the data model shared by the tree, the replica, the wire protocol and the
+ * client: stat, ACL, create modes, error codes and watch event types (REFERENCE §1, §2, §4, §5).
+ * @module
+ */
+
+/** Metadata of one znode (REFERENCE §1). Times are ms since the epoch, taken from the txn. */
+export interface Stat {
+  /** zxid of the txn that created the node. */
+  czxid: number;
+  /** zxid of the last data change. */
+  mzxid: number;
+  /** zxid of the last change of the children list. */
+  pzxid: number;
+  /** Creation time, ms since the epoch. */
+  ctime: number;
+  /** Last data change time, ms since the epoch. */
+  mtime: number;
+  /** Number of data changes. */
+  version: number;
+  /** Number of children-list changes. */
+  cversion: number;
+  /** Number of ACL changes. */
+  aversion: number;
+  /** Owning session id for an ephemeral, 0 otherwise. */
+  ephemeralOwner: number;
+  /** Bytes of data. */
+  dataLength: number;
+  /** Number of children. */
+  numChildren: number;
+}
+
+/** Permission bits (REFERENCE §5). */
+export const Perms = {
+  read: 1,
+  write: 2,
+  create: 4,
+  delete: 8,
+  admin: 16,
+  all: 31,
+} as const;
+
+/** One ACL entry: who (`scheme:id`) may do what (`perms`). */
+export interface Acl {
+  /** Bitwise OR of {@linkcode Perms}. */
+  perms: number;
+  /** `world`, `auth`, `digest`, `ip` or `super`. */
+  scheme: string;
+  /** Scheme-specific identity, e.g. `anyone`, `user:base64digest`, `10.0.0.0/8`. */
+  id: string;
+}
+
+/** Anyone may do anything: ZooKeeper's OPEN_ACL_UNSAFE. */
+export const openAcl: readonly Acl[] = Object.freeze([
+  Object.freeze({ perms: Perms.all, scheme: "world", id: "anyone" }),
+]);
+
+/** Anyone may read: ZooKeeper's READ_ACL_UNSAFE. */
+export const readOnlyAcl: readonly Acl[] = Object.freeze([
+  Object.freeze({ perms: Perms.read, scheme: "world", id: "anyone" }),
+]);
+
+/** Every permission for the identities the session authenticated: ZooKeeper's CREATOR_ALL_ACL. */
+export const creatorAllAcl: readonly Acl[] = Object.freeze([
+  Object.freeze({ perms: Perms.all, scheme: "auth", id: "" }),
+]);
+
+/** How a znode is created (REFERENCE §1). */
+export type CreateMode =
+  | "persistent"
+  | "persistentSequential"
+  | "ephemeral"
+  | "ephemeralSequential";
+
+/** All create modes, for validation. */
+export const createModes: readonly CreateMode[] = [
+  "persistent",
+  "persistentSequential",
+  "ephemeral",
+  "ephemeralSequential",
+];
+
+/** Errors a client can tell apart (REFERENCE §2), plus the multi-specific ones. */
+export type ErrorCode =
+  | "NoNode"
+  | "NodeExists"
+  | "BadVersion"
+  | "NotEmpty"
+  | "NoChildrenForEphemerals"
+  | "NoAuth"
+  | "InvalidACL"
+  | "BadArguments"
+  | "SessionExpired"
+  | "SessionMoved"
+  | "ConnectionLoss"
+  | "OperationTimeout"
+  | "MarshallingError"
+  | "Unimplemented"
+  | "NotReadOnly"
+  | "Throttled"
+  | "AuthFailed"
+  | "RolledBack"
+  | "RuntimeInconsistency"
+  | "SystemError"
+  | "UnknownSession"
+  | "ProtocolError";
+
+/** All error codes, for validation of what comes off the wire. */
+export const errorCodes: readonly ErrorCode[] = [
+  "NoNode",
+  "NodeExists",
+  "BadVersion",
+  "NotEmpty",
+  "NoChildrenForEphemerals",
+  "NoAuth",
+  "InvalidACL",
+  "BadArguments",
+  "SessionExpired",
+  "SessionMoved",
+  "ConnectionLoss",
+  "OperationTimeout",
+  "MarshallingError",
+  "Unimplemented",
+  "NotReadOnly",
+  "Throttled",
+  "AuthFailed",
+  "RolledBack",
+  "RuntimeInconsistency",
+  "SystemError",
+  "UnknownSession",
+  "ProtocolError",
+];
+
+/** Watch event types (REFERENCE §4). */
+export type WatchEventType =
+  | "NodeCreated"
+  | "NodeDeleted"
+  | "NodeDataChanged"
+  | "NodeChildrenChanged";
+
+/** Which table a watch lives in: data (getData/exists) or child (getChildren). */
+export type WatchKind = "data" | "exist" | "child";
+
+/** An error the tree or the request pipeline reports for one operation. */
+export interface OpError {
+  err: ErrorCode;
+  message: string;
+}
+
+/** Builds an {@linkcode OpError}. */
+export function opError(err: ErrorCode, message: string): OpError {
+  return { err, message };
+}

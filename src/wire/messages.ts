@@ -1,0 +1,367 @@
+/**
+ * Message schemas of the CBOR client protocol (docs/PROTOCOL.md), and the validation that turns
+ * an untrusted decoded value into a typed request or a precise error.
+ *
+ * Every client frame is a CBOR map. The first one is a {@linkcode ConnectRequest}; every later one
+ * is a {@linkcode ClientRequest} with an `xid`. The server answers with {@linkcode ServerMessage}s.
+ * @module
+ */
+import type { Acl, CreateMode, ErrorCode, Stat, WatchEventType } from "../tree/types.ts";
+import { aclEntriesMax, authBytesMax, dataBytesMax, multiOpsMax, protocolVersion, setWatchesPathsMax } from "../constants.ts";
+import { createModes } from "../tree/types.ts";
+import { validatePath } from "../tree/path.ts";
+
+/** First frame of a connection: open a new session (`sessionId` 0) or resume one. */
+export interface ConnectRequest {
+  op: "connect";
+  /** Protocol version the client speaks; must equal the server's {@linkcode protocolVersion}. */
+  proto: number;
+  /** Requested session timeout; the server clamps it to [2, 20] ticks. */
+  timeoutMs: number;
+  /** 0 for a new session, else the id of the session to resume. */
+  sessionId: number;
+  /** Password of the session to resume (empty for a new one). */
+  password: Uint8Array;
+  /** Highest zxid the client has seen; a server behind it refuses the connection. */
+  lastZxid: number;
+}
+
+/** One op of a multi (REFERENCE §1). */
+export type MultiOp =
+  | { op: "check"; path: string; version: number }
+  | { op: "create"; path: string; data: Uint8Array; acl: Acl[]; mode: CreateMode }
+  | { op: "setData"; path: string; data: Uint8Array; version: number }
+  | { op: "delete"; path: string; version: number };
+
+/** A validated client request. `version` -1 means "any version". */
+export type ClientRequest =
+  & { xid: number }
+  & (
+    | MultiOp
+    | { op: "exists"; path: string; watch: boolean }
+    | { op: "getData"; path: string; watch: boolean }
+    | { op: "getChildren"; path: string; watch: boolean }
+    | { op: "getACL"; path: string }
+    | { op: "setACL"; path: string; acl: Acl[]; version: number }
+    | { op: "sync"; path: string }
+    | { op: "multi"; ops: MultiOp[] }
+    | { op: "ping" }
+    | { op: "addAuth"; scheme: string; auth: Uint8Array }
+    | {
+      op: "setWatches";
+      relativeZxid: number;
+      dataWatches: string[];
+      existWatches: string[];
+      childWatches: string[];
+    }
+    | { op: "close" }
+  );
+
+/** The op names a client may send after the handshake. */
+export type RequestOp = ClientRequest["op"];
+
+/** Ops that change the tree, and so become txns. */
+export const writeOps: ReadonlySet<RequestOp> = new Set<RequestOp>([
+  "create",
+  "delete",
+  "setData",
+  "setACL",
+  "multi",
+  "check",
+  "close",
+]);
+
+/** Result of one op inside a multi response. */
+export type MultiResult =
+  | { op: "check" }
+  | { op: "create"; path: string; stat: Stat }
+  | { op: "setData"; stat: Stat }
+  | { op: "delete" }
+  | { op: "error"; err: ErrorCode; message: string };
+
+/** The body of a successful response, per op. */
+export type ResponseBody =
+  | Record<string | number | symbol, never>
+  | { path: string; stat?: Stat }
+  | { stat: Stat | null }
+  | { data: Uint8Array; stat: Stat }
+  | { children: string[]; stat: Stat }
+  | { acl: Acl[]; stat: Stat }
+  | { results: MultiResult[] };
+
+/** Limits the server announces in the handshake so a client can stay within them. */
+export interface ServerLimits {
+  frameBytesMax: number;
+  dataBytesMax: number;
+  pendingRequestsMax: number;
+}
+
+/** Everything the server sends. */
+export type ServerMessage =
+  | {
+    t: "connected";
+    proto: number;
+    sessionId: number;
+    password: Uint8Array;
+    timeoutMs: number;
+    zxid: number;
+    serverId: number;
+    limits: ServerLimits;
+  }
+  | { t: "refused"; err: ErrorCode; message: string }
+  | ({ t: "res"; xid: number; zxid: number } & ResponseBody)
+  | { t: "res"; xid: number; zxid: number; err: ErrorCode; message: string; results?: MultiResult[] }
+  | { t: "event"; type: WatchEventType; path: string; zxid: number }
+  | { t: "error"; err: ErrorCode; message: string };
+
+/** Why a decoded value is not a valid message. `xid` is set when the request can be answered. */
+export interface Invalid {
+  ok: false;
+  xid: number | null;
+  err: ErrorCode;
+  message: string;
+}
+
+/** Outcome of validating one client frame. */
+export type Parsed<T> = { ok: true; value: T } | Invalid;
+
+class Bad extends Error {
+  constructor(readonly code: ErrorCode, message: string) {
+    super(message);
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value) &&
+    !(value instanceof Uint8Array);
+}
+
+function int(obj: Record<string, unknown>, key: string, fallback?: number): number {
+  const value = obj[key];
+  if (value === undefined && fallback !== undefined) return fallback;
+  if (typeof value !== "number" || !Number.isSafeInteger(value)) {
+    throw new Bad("BadArguments", `field "${key}" must be an integer`);
+  }
+  return value;
+}
+
+function bool(obj: Record<string, unknown>, key: string): boolean {
+  const value = obj[key];
+  if (value === undefined) return false;
+  if (typeof value !== "boolean") throw new Bad("BadArguments", `field "${key}" must be a boolean`);
+  return value;
+}
+
+function bytes(obj: Record<string, unknown>, key: string, max: number): Uint8Array {
+  const value = obj[key];
+  if (value === undefined || value === null) return new Uint8Array(0);
+  if (!(value instanceof Uint8Array)) {
+    throw new Bad("BadArguments", `field "${key}" must be a byte string`);
+  }
+  if (value.byteLength > max) {
+    throw new Bad(
+      "BadArguments",
+      `field "${key}" is ${value.byteLength} bytes, over the ${max}-byte limit`,
+    );
+  }
+  return value;
+}
+
+function str(obj: Record<string, unknown>, key: string): string {
+  const value = obj[key];
+  if (typeof value !== "string") throw new Bad("BadArguments", `field "${key}" must be a string`);
+  return value;
+}
+
+function path(obj: Record<string, unknown>, key = "path"): string {
+  const value = str(obj, key);
+  const problem = validatePath(value);
+  if (problem !== null) throw new Bad("BadArguments", `invalid path ${JSON.stringify(value)}: ${problem}`);
+  return value;
+}
+
+function version(obj: Record<string, unknown>): number {
+  const value = int(obj, "version", -1);
+  if (value < -1 || value > 0x7fffffff) {
+    throw new Bad("BadArguments", `field "version" must be -1 or a 32-bit version`);
+  }
+  return value;
+}
+
+function acl(obj: Record<string, unknown>): Acl[] {
+  const value = obj["acl"];
+  if (value === undefined) return [{ perms: 31, scheme: "world", id: "anyone" }];
+  if (!Array.isArray(value)) throw new Bad("BadArguments", `field "acl" must be an array`);
+  if (value.length > aclEntriesMax) {
+    throw new Bad("InvalidACL", `an ACL has at most ${aclEntriesMax} entries`);
+  }
+  return value.map((entry, i) => {
+    if (!isRecord(entry)) throw new Bad("InvalidACL", `acl[${i}] must be a map`);
+    const perms = entry["perms"];
+    if (typeof perms !== "number" || !Number.isInteger(perms) || perms < 0 || perms > 31) {
+      throw new Bad("InvalidACL", `acl[${i}].perms must be an integer in [0, 31]`);
+    }
+    if (typeof entry["scheme"] !== "string" || typeof entry["id"] !== "string") {
+      throw new Bad("InvalidACL", `acl[${i}] needs string "scheme" and "id"`);
+    }
+    return { perms, scheme: entry["scheme"], id: entry["id"] };
+  });
+}
+
+function mode(obj: Record<string, unknown>): CreateMode {
+  const value = obj["mode"] ?? "persistent";
+  if (typeof value !== "string" || !(createModes as readonly string[]).includes(value)) {
+    throw new Bad("BadArguments", `field "mode" must be one of ${createModes.join(", ")}`);
+  }
+  return value as CreateMode;
+}
+
+function paths(obj: Record<string, unknown>, key: string): string[] {
+  const value = obj[key];
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new Bad("BadArguments", `field "${key}" must be an array`);
+  if (value.length > setWatchesPathsMax) {
+    throw new Bad("BadArguments", `field "${key}" has more than ${setWatchesPathsMax} paths`);
+  }
+  return value.map((_, i) => path(value as unknown as Record<string, unknown>, String(i)));
+}
+
+function multiOp(value: unknown, i: number): MultiOp {
+  if (!isRecord(value)) throw new Bad("BadArguments", `ops[${i}] must be a map`);
+  switch (value["op"]) {
+    case "check":
+      return { op: "check", path: path(value), version: version(value) };
+    case "create":
+      return {
+        op: "create",
+        path: path(value),
+        data: bytes(value, "data", dataBytesMax),
+        acl: acl(value),
+        mode: mode(value),
+      };
+    case "setData":
+      return {
+        op: "setData",
+        path: path(value),
+        data: bytes(value, "data", dataBytesMax),
+        version: version(value),
+      };
+    case "delete":
+      return { op: "delete", path: path(value), version: version(value) };
+    default:
+      throw new Bad("BadArguments", `ops[${i}].op must be check, create, setData or delete`);
+  }
+}
+
+function request(obj: Record<string, unknown>, xid: number): ClientRequest {
+  const op = obj["op"];
+  switch (op) {
+    case "create":
+    case "setData":
+    case "delete":
+    case "check":
+      return { xid, ...multiOp(obj, 0) };
+    case "exists":
+    case "getData":
+    case "getChildren":
+      return { xid, op, path: path(obj), watch: bool(obj, "watch") };
+    case "getACL":
+    case "sync":
+      return { xid, op, path: path(obj) };
+    case "setACL":
+      return { xid, op, path: path(obj), acl: acl(obj), version: version(obj) };
+    case "multi": {
+      const ops = obj["ops"];
+      if (!Array.isArray(ops)) throw new Bad("BadArguments", `field "ops" must be an array`);
+      if (ops.length > multiOpsMax) {
+        throw new Bad("BadArguments", `a multi has at most ${multiOpsMax} ops`);
+      }
+      return { xid, op, ops: ops.map(multiOp) };
+    }
+    case "ping":
+    case "close":
+      return { xid, op };
+    case "addAuth":
+      return { xid, op, scheme: str(obj, "scheme"), auth: bytes(obj, "auth", authBytesMax) };
+    case "setWatches":
+      return {
+        xid,
+        op,
+        relativeZxid: int(obj, "relativeZxid", 0),
+        dataWatches: paths(obj, "dataWatches"),
+        existWatches: paths(obj, "existWatches"),
+        childWatches: paths(obj, "childWatches"),
+      };
+    default:
+      throw new Bad(
+        typeof op === "string" ? "Unimplemented" : "BadArguments",
+        typeof op === "string" ? `unknown op ${JSON.stringify(op.slice(0, 64))}` : `field "op" must be a string`,
+      );
+  }
+}
+
+/**
+ * Validates a decoded frame as a request. When the frame carries a usable `xid`, an invalid
+ * request is answered with an error response; otherwise the connection must close.
+ *
+ * @example
+ * ```ts
+ * import { parseRequest } from "./messages.ts";
+ * const parsed = parseRequest({ xid: 1, op: "getData", path: "/a" });
+ * if (parsed.ok) console.log(parsed.value.op); // "getData"
+ * ```
+ */
+export function parseRequest(value: unknown): Parsed<ClientRequest> {
+  if (!isRecord(value)) {
+    return { ok: false, xid: null, err: "MarshallingError", message: "a request must be a CBOR map" };
+  }
+  const xid = value["xid"];
+  if (typeof xid !== "number" || !Number.isSafeInteger(xid) || xid < 0 || xid > 0x7fffffff) {
+    return {
+      ok: false,
+      xid: null,
+      err: "MarshallingError",
+      message: `field "xid" must be an integer in [0, 2^31)`,
+    };
+  }
+  try {
+    return { ok: true, value: request(value, xid) };
+  } catch (e) {
+    if (e instanceof Bad) return { ok: false, xid, err: e.code, message: e.message };
+    throw e;
+  }
+}
+
+/** Validates the first frame of a connection. */
+export function parseConnect(value: unknown): Parsed<ConnectRequest> {
+  try {
+    if (!isRecord(value) || value["op"] !== "connect") {
+      throw new Bad("MarshallingError", `the first frame must be a map with op "connect"`);
+    }
+    const proto = int(value, "proto");
+    if (proto !== protocolVersion) {
+      throw new Bad(
+        "MarshallingError",
+        `protocol version ${proto} is not supported; this server speaks ${protocolVersion}`,
+      );
+    }
+    const timeoutMs = int(value, "timeoutMs");
+    if (timeoutMs <= 0) throw new Bad("BadArguments", `field "timeoutMs" must be positive`);
+    const sessionId = int(value, "sessionId", 0);
+    if (sessionId < 0) throw new Bad("BadArguments", `field "sessionId" must not be negative`);
+    return {
+      ok: true,
+      value: {
+        op: "connect",
+        proto,
+        timeoutMs,
+        sessionId,
+        password: bytes(value, "password", 64),
+        lastZxid: int(value, "lastZxid", 0),
+      },
+    };
+  } catch (e) {
+    if (e instanceof Bad) return { ok: false, xid: null, err: e.code, message: e.message };
+    throw e;
+  }
+}
