@@ -53,7 +53,7 @@ export type FrameResult =
  * ```
  */
 export class FrameDecoder {
-  #buffer = new Uint8Array(0);
+  #buffer: Uint8Array = new Uint8Array(0);
   #failed = false;
 
   constructor(readonly frameBytesMax: number) {}

@@ -79,15 +79,26 @@ export type MultiResult =
   | { op: "delete" }
   | { op: "error"; err: ErrorCode; message: string };
 
-/** The body of a successful response, per op. */
-export type ResponseBody =
-  | Record<string | number | symbol, never>
-  | { path: string; stat?: Stat }
-  | { stat: Stat | null }
-  | { data: Uint8Array; stat: Stat }
-  | { children: string[]; stat: Stat }
-  | { acl: Acl[]; stat: Stat }
-  | { results: MultiResult[] };
+/**
+ * The answer to one request. On success `err` is absent and the op's fields are set: create ->
+ * `path`, `stat`; getData -> `data`, `stat`; exists -> `stat` (null when missing); getChildren ->
+ * `children`, `stat`; getACL -> `acl`, `stat`; setData/setACL -> `stat`; sync -> `path`; multi ->
+ * `results`. On failure `err` and `message` are set (and `results` for a failed multi).
+ */
+export interface ResponseMessage {
+  t: "res";
+  xid: number;
+  /** The txn's zxid for a write; the server's last applied zxid otherwise. */
+  zxid: number;
+  err?: ErrorCode;
+  message?: string;
+  path?: string;
+  stat?: Stat | null;
+  data?: Uint8Array;
+  children?: string[];
+  acl?: Acl[];
+  results?: MultiResult[];
+}
 
 /** Limits the server announces in the handshake so a client can stay within them. */
 export interface ServerLimits {
@@ -109,8 +120,7 @@ export type ServerMessage =
     limits: ServerLimits;
   }
   | { t: "refused"; err: ErrorCode; message: string }
-  | ({ t: "res"; xid: number; zxid: number } & ResponseBody)
-  | { t: "res"; xid: number; zxid: number; err: ErrorCode; message: string; results?: MultiResult[] }
+  | ResponseMessage
   | { t: "event"; type: WatchEventType; path: string; zxid: number }
   | { t: "error"; err: ErrorCode; message: string };
 

@@ -1,0 +1,590 @@
+/**
+ * The replica: tree + sessions + watches + the request pipeline, as one deterministic state
+ * machine. `step(event)` returns the actions the host must carry out (DESIGN.md).
+ *
+ * Pipeline (ZooKeeper's Prep -> Sync -> Final, standalone): a write is prepared on arrival
+ * against the tree plus every ordered-but-unapplied change, gets the next zxid and is handed to
+ * storage; once storage reports it durable it is applied in zxid order, its watches fire and its
+ * origin is answered. Per connection, requests are answered strictly in arrival order: a read runs
+ * only when every earlier request of its connection is answered, so it sees its own writes.
+ * @module
+ */
+import { assert } from "../assert.ts";
+import * as limits from "../constants.ts";
+import type { AuthId } from "../tree/acl.ts";
+import { allowed, digestId } from "../tree/acl.ts";
+import { DataTree, type ApplyResult, type TxnResult } from "../tree/data_tree.ts";
+import { makeZxid, type Txn, type TxnRecord } from "../tree/txn.ts";
+import { type ErrorCode, type OpError, Perms } from "../tree/types.ts";
+import { SessionTable } from "../session/session_table.ts";
+import { WatchTable } from "../watch/watch_table.ts";
+import type { ClientRequest, ConnectRequest, MultiResult, ServerLimits, ServerMessage } from "../wire/messages.ts";
+import { PendingChanges, prepareCloseSession, prepareMulti, prepareOp, prepareSetAcl } from "./prepare.ts";
+import type { ReplicaAction, ReplicaEvent, ReplicaOptions } from "./types.ts";
+
+type ReadRequest = Extract<
+  ClientRequest,
+  { op: "exists" | "getData" | "getChildren" | "getACL" | "sync" | "ping" | "setWatches" }
+>;
+
+/** A request waiting for its turn to be answered on its connection. */
+type Item =
+  | { kind: "done"; xid: number; message: ServerMessage }
+  | { kind: "read"; request: ReadRequest; authIds: AuthId[] }
+  | { kind: "write"; xid: number; zxid: number; op: ClientRequest["op"] };
+
+interface Conn {
+  id: number;
+  remoteAddress: string;
+  state: "connecting" | "live";
+  sessionId: number;
+  authIds: AuthId[];
+  queue: Item[];
+  /** Requests that arrived before the session was established, replayed once it is. */
+  early: ReplicaEvent[];
+}
+
+interface Ordered {
+  record: TxnRecord;
+  connId: number | null;
+  item: Item | null;
+}
+
+/**
+ * One server's deterministic core.
+ *
+ * @example
+ * ```ts
+ * import { Replica } from "./replica.ts";
+ * const replica = new Replica({ serverId: 1, tickMs: 2000, sessionIdBase: 1 });
+ * const actions = replica.step({ type: "tick", nowMs: 0 });
+ * ```
+ */
+export class Replica {
+  /** The znode tree (read it, never mutate it). */
+  readonly tree = new DataTree();
+  /** The live sessions. */
+  readonly sessions: SessionTable;
+  /** Watch registrations of connected sessions. */
+  readonly watches = new WatchTable();
+  readonly #options: Required<ReplicaOptions>;
+  readonly #changes: PendingChanges;
+  readonly #conns = new Map<number, Conn>();
+  readonly #connOfSession = new Map<number, number>();
+  readonly #ordered: Ordered[] = [];
+  #toPersist: TxnRecord[] = [];
+  #out: ReplicaAction[] = [];
+  #lastOrderedZxid = 0;
+  #nextSessionId: number;
+  #nowTick = 0;
+  #nowMs = 0;
+
+  constructor(options: ReplicaOptions) {
+    this.#options = {
+      serverId: options.serverId,
+      tickMs: options.tickMs,
+      sessionIdBase: options.sessionIdBase,
+      epoch: options.epoch ?? 0,
+      dataBytesMax: options.dataBytesMax ?? limits.dataBytesMax,
+      frameBytesMax: options.frameBytesMax ?? limits.frameBytesMax,
+      pendingRequestsMax: options.pendingRequestsMax ?? limits.pendingRequestsMax,
+      watchesPerSessionMax: options.watchesPerSessionMax ?? limits.watchesPerSessionMax,
+      superDigest: options.superDigest ?? null,
+    };
+    assert(this.#options.tickMs > 0, "tickMs is positive");
+    assert(this.#options.frameBytesMax > this.#options.dataBytesMax, "a frame can hold a full value");
+    this.sessions = new SessionTable(this.#options.tickMs);
+    this.#changes = new PendingChanges(this.tree);
+    this.#nextSessionId = options.sessionIdBase;
+    this.#lastOrderedZxid = makeZxid(this.#options.epoch, 0);
+  }
+
+  /** Limits announced to clients in the handshake. */
+  get limits(): ServerLimits {
+    const o = this.#options;
+    return { frameBytesMax: o.frameBytesMax, dataBytesMax: o.dataBytesMax, pendingRequestsMax: o.pendingRequestsMax };
+  }
+
+  /** Number of open client connections. */
+  get connectionCount(): number {
+    return this.#conns.size;
+  }
+
+  /** Records ordered and not yet durable. */
+  get outstandingCount(): number {
+    return this.#ordered.length;
+  }
+
+  /** Feeds one event; returns what the host must do, in order. */
+  step(event: ReplicaEvent): ReplicaAction[] {
+    this.#out = [];
+    if ("nowMs" in event) this.#nowMs = Math.max(this.#nowMs, event.nowMs);
+    switch (event.type) {
+      case "connect":
+        this.#onConnect(event);
+        break;
+      case "request":
+      case "invalid":
+        this.#onRequest(event);
+        break;
+      case "disconnect":
+        this.#dropConn(event.connId);
+        break;
+      case "tick":
+        this.#onTick();
+        break;
+      case "durable":
+        this.#onDurable(event.zxid);
+        break;
+    }
+    if (this.#toPersist.length > 0) {
+      this.#out.push({ type: "persist", records: this.#toPersist });
+      this.#toPersist = [];
+    }
+    return this.#out;
+  }
+
+  // ---- connections and sessions -------------------------------------------------------------
+
+  #onConnect(event: Extract<ReplicaEvent, { type: "connect" }>): void {
+    assert(!this.#conns.has(event.connId), `connection ${event.connId} is new`);
+    const conn: Conn = {
+      id: event.connId,
+      remoteAddress: event.remoteAddress,
+      state: "connecting",
+      sessionId: 0,
+      authIds: [{ scheme: "ip", id: event.remoteAddress }],
+      queue: [],
+      early: [],
+    };
+    this.#conns.set(conn.id, conn);
+    const request = event.request;
+    if (request.lastZxid > this.tree.lastZxid) {
+      return this.#refuse(
+        conn,
+        "SystemError",
+        `client has seen zxid ${request.lastZxid}, newer than this server's ${this.tree.lastZxid}`,
+      );
+    }
+    if (request.sessionId === 0) return this.#openSession(conn, request, event.entropy);
+    this.#resumeSession(conn, request);
+  }
+
+  #openSession(conn: Conn, request: ConnectRequest, entropy: Uint8Array): void {
+    const { tickMs } = this.#options;
+    const timeoutMs = Math.min(
+      Math.max(request.timeoutMs, limits.sessionTimeoutTicksMin * tickMs),
+      limits.sessionTimeoutTicksMax * tickMs,
+    );
+    assert(entropy.byteLength >= limits.sessionPasswordBytes, "the host supplies enough entropy");
+    while (this.sessions.get(this.#nextSessionId)) this.#nextSessionId++;
+    const sessionId = this.#nextSessionId++;
+    conn.sessionId = sessionId;
+    const password = entropy.slice(0, limits.sessionPasswordBytes);
+    this.#order({ type: "createSession", sessionId, timeoutMs, password }, sessionId, conn.id, null);
+  }
+
+  #resumeSession(conn: Conn, request: ConnectRequest): void {
+    const session = this.sessions.get(request.sessionId);
+    if (!session || session.closing) {
+      return this.#refuse(conn, "SessionExpired", `session 0x${request.sessionId.toString(16)} has expired`);
+    }
+    if (!equalBytes(session.password, request.password)) {
+      return this.#refuse(conn, "SessionExpired", `wrong password for session 0x${session.id.toString(16)}`);
+    }
+    const previous = this.#connOfSession.get(session.id);
+    if (previous !== undefined) this.#closeConn(previous, "session moved to a newer connection");
+    conn.sessionId = session.id;
+    this.sessions.touch(session.id, this.#nowTick);
+    this.#goLive(conn);
+  }
+
+  #goLive(conn: Conn): void {
+    const session = this.sessions.get(conn.sessionId)!;
+    conn.state = "live";
+    this.#connOfSession.set(session.id, conn.id);
+    this.#send(conn.id, {
+      t: "connected",
+      proto: limits.protocolVersion,
+      sessionId: session.id,
+      password: session.password,
+      timeoutMs: session.timeoutMs,
+      zxid: this.tree.lastZxid,
+      serverId: this.#options.serverId,
+      limits: this.limits,
+    });
+    this.#log("debug", "session connected", { sessionId: session.id, connId: conn.id });
+    const early = conn.early;
+    conn.early = [];
+    for (const event of early) this.#onRequest(event as Extract<ReplicaEvent, { type: "request" | "invalid" }>);
+  }
+
+  #refuse(conn: Conn, err: ErrorCode, message: string): void {
+    this.#send(conn.id, { t: "refused", err, message });
+    this.#closeConn(conn.id, message);
+  }
+
+  /** Closes a connection from the server side: forget it now, tell the host to close it. */
+  #closeConn(connId: number, reason: string): void {
+    if (!this.#conns.has(connId)) return;
+    this.#dropConn(connId);
+    this.#out.push({ type: "close", connId, reason });
+  }
+
+  /** Forgets a connection; its session lives on (until it expires) but its watches do not. */
+  #dropConn(connId: number): void {
+    const conn = this.#conns.get(connId);
+    if (!conn) return;
+    this.#conns.delete(connId);
+    if (this.#connOfSession.get(conn.sessionId) === connId) {
+      this.#connOfSession.delete(conn.sessionId);
+      this.watches.removeWatcher(conn.sessionId);
+    }
+  }
+
+  #onTick(): void {
+    this.#nowTick++;
+    for (const sessionId of this.sessions.expiredAt(this.#nowTick)) {
+      this.#log("info", "session expired", { sessionId });
+      this.#closeSession(sessionId, null, null);
+    }
+  }
+
+  #closeSession(sessionId: number, connId: number | null, item: Item | null): void {
+    this.sessions.markClosing(sessionId);
+    const zxid = this.#lastOrderedZxid + 1;
+    this.#order(prepareCloseSession(sessionId, this.#changes, zxid), sessionId, connId, item);
+  }
+
+  // ---- requests -----------------------------------------------------------------------------
+
+  #onRequest(event: Extract<ReplicaEvent, { type: "request" | "invalid" }>): void {
+    const conn = this.#conns.get(event.connId);
+    if (!conn) return;
+    if (conn.state === "connecting") {
+      conn.early.push(event);
+      return;
+    }
+    if (conn.queue.length >= this.#options.pendingRequestsMax) {
+      const message = `more than ${this.#options.pendingRequestsMax} requests in flight`;
+      this.#send(conn.id, { t: "error", err: "Throttled", message });
+      this.#closeConn(conn.id, message);
+      return;
+    }
+    const session = this.sessions.get(conn.sessionId);
+    if (event.type === "invalid") {
+      this.#answerNow(conn, event.xid, { err: event.err, message: event.message });
+    } else if (!session || session.closing) {
+      const message = `session 0x${conn.sessionId.toString(16)} is closing or expired`;
+      this.#answerNow(conn, event.request.xid, { err: "SessionExpired", message });
+    } else {
+      this.sessions.touch(session.id, this.#nowTick);
+      this.#dispatch(conn, event.request);
+    }
+    this.#drain(conn);
+  }
+
+  #dispatch(conn: Conn, request: ClientRequest): void {
+    switch (request.op) {
+      case "exists":
+      case "getData":
+      case "getChildren":
+      case "getACL":
+      case "sync":
+      case "ping":
+      case "setWatches":
+        conn.queue.push({ kind: "read", request, authIds: conn.authIds });
+        return;
+      case "addAuth":
+        return this.#addAuth(conn, request);
+      case "close":
+        return this.#closeSession(conn.sessionId, conn.id, this.#enqueueWrite(conn, request, this.#lastOrderedZxid + 1));
+      case "setACL": {
+        const ctx = this.#prepareContext(conn);
+        const prepared = prepareSetAcl(request.path, request.acl, request.version, this.#changes, ctx);
+        if (!prepared.ok) return this.#answerNow(conn, request.xid, prepared);
+        return this.#orderWrite(conn, request, prepared.txn);
+      }
+      case "multi": {
+        const prepared = prepareMulti(request.ops, this.#changes, this.#prepareContext(conn));
+        if (!prepared.ok) {
+          const failed = prepared.results[prepared.failedIndex] as Extract<MultiResult, { op: "error" }>;
+          return this.#answerNow(conn, request.xid, {
+            err: failed.err,
+            message: `multi op ${prepared.failedIndex} failed: ${failed.message}`,
+            results: prepared.results,
+          });
+        }
+        return this.#orderWrite(conn, request, prepared.txn);
+      }
+      case "create":
+      case "delete":
+      case "setData":
+      case "check": {
+        const prepared = prepareOp(request, this.#changes, this.#prepareContext(conn));
+        if (!prepared.ok) return this.#answerNow(conn, request.xid, prepared);
+        return this.#orderWrite(conn, request, prepared.txn);
+      }
+    }
+  }
+
+  #prepareContext(conn: Conn) {
+    return {
+      zxid: this.#lastOrderedZxid + 1,
+      timeMs: this.#nowMs,
+      sessionId: conn.sessionId,
+      authIds: conn.authIds,
+      dataBytesMax: this.#options.dataBytesMax,
+    };
+  }
+
+  #addAuth(conn: Conn, request: Extract<ClientRequest, { op: "addAuth" }>): void {
+    if (request.scheme !== "digest") {
+      return this.#answerNow(conn, request.xid, {
+        err: "AuthFailed",
+        message: `auth scheme "${request.scheme}" is not supported (use digest)`,
+      });
+    }
+    const text = new TextDecoder().decode(request.auth);
+    if (!/^[^:]+:/.test(text)) {
+      return this.#answerNow(conn, request.xid, { err: "AuthFailed", message: `digest auth must be "user:password"` });
+    }
+    const id = digestId(text);
+    // A new array, so reads queued earlier keep the identities they were sent with.
+    const ids = [...conn.authIds, { scheme: "digest", id }];
+    if (this.#options.superDigest !== null && id === this.#options.superDigest) ids.push({ scheme: "super", id: "" });
+    conn.authIds = dedupeIds(ids);
+    this.#answerNow(conn, request.xid, {});
+  }
+
+  #answerNow(conn: Conn, xid: number, body: Record<string, unknown> | OpError & { results?: MultiResult[] }): void {
+    const message = { t: "res", xid, zxid: 0, ...("err" in body ? { err: body.err, message: body.message } : body) };
+    if ("results" in body && body.results) Object.assign(message, { results: body.results });
+    conn.queue.push({ kind: "done", xid, message: message as ServerMessage });
+  }
+
+  #enqueueWrite(conn: Conn, request: ClientRequest, zxid: number): Item {
+    const item: Item = { kind: "write", xid: request.xid, zxid, op: request.op };
+    conn.queue.push(item);
+    return item;
+  }
+
+  #orderWrite(conn: Conn, request: ClientRequest, txn: Txn): void {
+    const item = this.#enqueueWrite(conn, request, this.#lastOrderedZxid + 1);
+    this.#order(txn, conn.sessionId, conn.id, item);
+  }
+
+  /** Gives `txn` the next zxid and hands it to storage. */
+  #order(txn: Txn, sessionId: number, connId: number | null, item: Item | null): void {
+    const zxid = this.#lastOrderedZxid + 1;
+    assert(item === null || item.kind !== "write" || item.zxid === zxid, "write item carries its zxid");
+    const record: TxnRecord = { zxid, timeMs: this.#nowMs, sessionId, txn };
+    this.#lastOrderedZxid = zxid;
+    this.#ordered.push({ record, connId, item });
+    this.#toPersist.push(record);
+  }
+
+  // ---- commit and apply ---------------------------------------------------------------------
+
+  #onDurable(zxid: number): void {
+    while (this.#ordered.length > 0 && this.#ordered[0].record.zxid <= zxid) {
+      this.#apply(this.#ordered.shift()!);
+    }
+  }
+
+  #apply(entry: Ordered): void {
+    const { record } = entry;
+    const conn = entry.connId === null ? undefined : this.#conns.get(entry.connId);
+    // Reads queued before this write on its connection must see the tree as it was before it.
+    if (conn && entry.item) this.#drainUntil(conn, entry.item);
+    const applied = this.tree.apply(record);
+    this.#changes.forgetApplied(record.zxid);
+    this.#applySessionEffects(record.txn, conn);
+    this.#fireWatches(applied, record.zxid);
+    if (conn && entry.item && entry.item.kind === "write" && this.#conns.has(conn.id)) {
+      const index = conn.queue.indexOf(entry.item);
+      if (index >= 0) {
+        conn.queue[index] = { kind: "done", xid: entry.item.xid, message: this.#writeResponse(entry.item, applied) };
+      }
+      this.#drain(conn);
+      if (record.txn.type === "closeSession") this.#closeConn(conn.id, "session closed by the client");
+    }
+  }
+
+  #applySessionEffects(txn: Txn, conn: Conn | undefined): void {
+    if (txn.type === "createSession") {
+      this.sessions.add(txn.sessionId, txn.timeoutMs, txn.password, this.#nowTick);
+      if (conn && conn.state === "connecting" && conn.sessionId === txn.sessionId) this.#goLive(conn);
+    } else if (txn.type === "closeSession") {
+      this.sessions.remove(txn.sessionId);
+      this.watches.removeWatcher(txn.sessionId);
+      const connId = this.#connOfSession.get(txn.sessionId);
+      if (connId !== undefined && connId !== conn?.id) {
+        this.#send(connId, { t: "error", err: "SessionExpired", message: "session expired" });
+        this.#closeConn(connId, "session expired");
+      }
+    }
+  }
+
+  #fireWatches(applied: ApplyResult, zxid: number): void {
+    for (const trigger of applied.triggers) {
+      for (const sessionId of this.watches.trigger(trigger.type, trigger.path)) {
+        const connId = this.#connOfSession.get(sessionId);
+        if (connId !== undefined) this.#send(connId, { t: "event", type: trigger.type, path: trigger.path, zxid });
+      }
+    }
+  }
+
+  #writeResponse(item: Extract<Item, { kind: "write" }>, applied: ApplyResult): ServerMessage {
+    const base = { t: "res" as const, xid: item.xid, zxid: this.tree.lastZxid };
+    const result = applied.results[0];
+    switch (item.op) {
+      case "multi":
+        return { ...base, results: applied.results.map(toMultiResult) };
+      case "create":
+        assert(result.type === "create", "create yields a create result");
+        return { ...base, path: result.path, stat: result.stat };
+      case "setData":
+      case "setACL":
+        assert(result.type === "setData" || result.type === "setACL", "set yields a stat");
+        return { ...base, stat: result.stat };
+      default:
+        return { ...base } as ServerMessage;
+    }
+  }
+
+  /** Answers, in order, every request at the head of the queue that can be answered now. */
+  #drain(conn: Conn): void {
+    while (conn.queue.length > 0 && this.#conns.has(conn.id)) {
+      const head = conn.queue[0];
+      if (head.kind === "write") return;
+      conn.queue.shift();
+      if (head.kind === "done") {
+        if (head.message.t === "res") head.message.zxid ||= this.tree.lastZxid;
+        this.#send(conn.id, head.message);
+      } else {
+        this.#send(conn.id, this.#read(conn, head));
+      }
+    }
+  }
+
+  /** Like {@linkcode Replica.#drain}, but stops at `stop` and asserts nothing else blocks. */
+  #drainUntil(conn: Conn, stop: Item): void {
+    while (conn.queue.length > 0 && conn.queue[0] !== stop) {
+      const head = conn.queue[0];
+      assert(head.kind !== "write", "writes of a connection apply in the order they were sent");
+      this.#drain(conn);
+      if (conn.queue[0] === head) return;
+    }
+  }
+
+  // ---- reads --------------------------------------------------------------------------------
+
+  #read(conn: Conn, item: Extract<Item, { kind: "read" }>): ServerMessage {
+    const request = item.request;
+    const zxid = this.tree.lastZxid;
+    const base = { t: "res" as const, xid: request.xid, zxid };
+    const error = (err: ErrorCode, message: string): ServerMessage => ({ ...base, err, message });
+    const sessionId = conn.sessionId;
+    const watchFull = () =>
+      this.watches.countFor(sessionId) >= this.#options.watchesPerSessionMax
+        ? error("BadArguments", `session holds the maximum of ${this.#options.watchesPerSessionMax} watches`)
+        : null;
+    switch (request.op) {
+      case "ping":
+        return { ...base };
+      case "sync":
+        return { ...base, path: request.path };
+      case "exists": {
+        if (request.watch) {
+          const full = watchFull();
+          if (full) return full;
+          this.watches.add("data", request.path, sessionId);
+        }
+        return { ...base, stat: this.tree.stat(request.path) };
+      }
+      case "getData":
+      case "getChildren": {
+        const acl = this.tree.aclOf(request.path);
+        if (!acl) return error("NoNode", `${request.path} does not exist`);
+        if (!allowed(acl, Perms.read, item.authIds)) return error("NoAuth", `no READ permission on ${request.path}`);
+        if (request.watch) {
+          const full = watchFull();
+          if (full) return full;
+          this.watches.add(request.op === "getData" ? "data" : "child", request.path, sessionId);
+        }
+        return request.op === "getData"
+          ? { ...base, ...this.tree.getData(request.path)! }
+          : { ...base, ...this.tree.getChildren(request.path)! };
+      }
+      case "getACL": {
+        const found = this.tree.getAcl(request.path);
+        if (!found) return error("NoNode", `${request.path} does not exist`);
+        if (!allowed(found.acl, Perms.read | Perms.admin, item.authIds)) {
+          return error("NoAuth", `no READ or ADMIN permission on ${request.path}`);
+        }
+        return { ...base, ...found };
+      }
+      case "setWatches":
+        this.#setWatches(conn, request);
+        return { ...base };
+    }
+  }
+
+  /** Re-registers a reconnecting client's watches; fires at once those already triggered. */
+  #setWatches(conn: Conn, request: Extract<ClientRequest, { op: "setWatches" }>): void {
+    const sessionId = conn.sessionId;
+    const fire = (type: ServerMessage & { t: "event" } extends { type: infer T } ? T : never, path: string) =>
+      this.#send(conn.id, { t: "event", type, path, zxid: this.tree.lastZxid });
+    for (const path of request.dataWatches) {
+      const stat = this.tree.stat(path);
+      if (!stat) fire("NodeDeleted", path);
+      else if (stat.mzxid > request.relativeZxid) fire("NodeDataChanged", path);
+      else this.watches.add("data", path, sessionId);
+    }
+    for (const path of request.existWatches) {
+      if (this.tree.has(path)) fire("NodeCreated", path);
+      else this.watches.add("data", path, sessionId);
+    }
+    for (const path of request.childWatches) {
+      const stat = this.tree.stat(path);
+      if (!stat) fire("NodeDeleted", path);
+      else if (stat.pzxid > request.relativeZxid) fire("NodeChildrenChanged", path);
+      else this.watches.add("child", path, sessionId);
+    }
+  }
+
+  // ---- output -------------------------------------------------------------------------------
+
+  #send(connId: number, message: ServerMessage): void {
+    this.#out.push({ type: "send", connId, message });
+  }
+
+  #log(level: "debug" | "info" | "warn" | "error", message: string, fields?: Record<string, unknown>): void {
+    this.#out.push({ type: "log", level, message, fields });
+  }
+}
+
+function toMultiResult(result: TxnResult): MultiResult {
+  switch (result.type) {
+    case "create":
+      return { op: "create", path: result.path, stat: result.stat };
+    case "setData":
+      return { op: "setData", stat: result.stat };
+    case "delete":
+      return { op: "delete" };
+    default:
+      return { op: "check" };
+  }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.byteLength !== b.byteLength) return false;
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function dedupeIds(ids: AuthId[]): AuthId[] {
+  const seen = new Set<string>();
+  return ids.filter((a) => !seen.has(`${a.scheme}:${a.id}`) && !!seen.add(`${a.scheme}:${a.id}`));
+}

@@ -1,0 +1,42 @@
+/**
+ * Structured logs: one JSON object per line on stderr, so they can be grepped by eye and parsed
+ * by machines alike.
+ * @module
+ */
+
+/** Severity, lowest first. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+const rank: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+/** Where the server's logs go. */
+export interface Logger {
+  log(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
+}
+
+/**
+ * A logger writing JSON lines (`{"ts":..,"level":..,"msg":..,...fields}`) through `write`.
+ *
+ * @example
+ * ```ts
+ * import { jsonLogger } from "./log.ts";
+ * const logger = jsonLogger("info", (line) => console.error(line));
+ * logger.log("info", "listening", { port: 2281 });
+ * ```
+ */
+export function jsonLogger(minimum: LogLevel, write: (line: string) => void): Logger {
+  return {
+    log(level, message, fields) {
+      if (rank[level] < rank[minimum]) return;
+      write(JSON.stringify({ ts: new Date().toISOString(), level, msg: message, ...fields }));
+    },
+  };
+}
+
+/** A logger that drops everything (tests). */
+export const silentLogger: Logger = { log() {} };
+
+/** True when `text` names a log level. */
+export function isLogLevel(text: string): text is LogLevel {
+  return text in rank;
+}

@@ -1,0 +1,256 @@
+/**
+ * The standalone server shell: wires a {@linkcode Replica} to TCP (through a runtime adapter), a
+ * txn store, the clock and the log. Everything that decides anything is in the replica; this file
+ * only moves bytes, turns frames into events and carries out actions.
+ * @module
+ */
+import * as limits from "../constants.ts";
+import { Replica } from "../replica/replica.ts";
+import type { ReplicaAction, ReplicaEvent } from "../replica/types.ts";
+import { MemoryStore } from "../storage/memory_store.ts";
+import type { TxnStore } from "../storage/types.ts";
+import { encodeFrame, FrameDecoder } from "../wire/frame.ts";
+import { parseConnect, parseRequest, type ServerMessage } from "../wire/messages.ts";
+import type { Listener, NetAdapter, Socket, SocketHandlers } from "../net/types.ts";
+import { defaultAdapter } from "../net/mod.ts";
+import { type Logger, silentLogger } from "./log.ts";
+
+/** How to run a server; every field has a default. */
+export interface ServerOptions {
+  /** CBOR client port; 0 picks a free one. Default {@linkcode limits.cborClientPortDefault}. */
+  port?: number;
+  /** Address to bind. Default `0.0.0.0` (all interfaces), as ZooKeeper does. */
+  hostname?: string;
+  /** Tick length in ms. Default 2000. */
+  tickMs?: number;
+  /** This server's id (`myid`). Default 1. */
+  serverId?: number;
+  /** Most connections from one address (0 = no limit). Default 60. */
+  maxClientCnxns?: number;
+  /** `super:base64digest` identity that bypasses ACLs. Default none. */
+  superDigest?: string | null;
+  /** Largest znode value. Default 1 MiB. */
+  dataBytesMax?: number;
+  /** Largest client frame. Default 4 MiB. */
+  frameBytesMax?: number;
+  /** TCP implementation. Default: the current runtime's. */
+  adapter?: NetAdapter;
+  /** Where logs go. Default: nowhere. */
+  logger?: Logger;
+  /** Where txns are made durable. Default: in memory. */
+  store?: TxnStore;
+}
+
+/** A running server. */
+export interface CorralServer {
+  /** The bound CBOR client port. */
+  readonly port: number;
+  /** The replica (read-only views for admin tools and tests). */
+  readonly replica: Replica;
+  /** Stops accepting, closes every connection, stops the clock and the store. Idempotent. */
+  close(): Promise<void>;
+}
+
+interface ConnState {
+  socket: Socket;
+  decoder: FrameDecoder;
+  handshaken: boolean;
+}
+
+/**
+ * Starts a standalone server.
+ *
+ * @example
+ * ```ts
+ * import { startServer } from "./server.ts";
+ * const server = await startServer({ port: 0, hostname: "127.0.0.1" });
+ * console.log("listening on", server.port);
+ * await server.close();
+ * ```
+ */
+export async function startServer(options: ServerOptions = {}): Promise<CorralServer> {
+  const host = new ServerHost(options);
+  await host.listen(options.adapter ?? await defaultAdapter(), options.hostname ?? "0.0.0.0");
+  return host;
+}
+
+class ServerHost implements CorralServer {
+  readonly replica: Replica;
+  readonly #logger: Logger;
+  readonly #store: TxnStore;
+  readonly #conns = new Map<number, ConnState>();
+  readonly #perAddress = new Map<string, number>();
+  readonly #maxClientCnxns: number;
+  readonly #frameBytesMax: number;
+  readonly #tickMs: number;
+  readonly #port: number;
+  #listener: Listener | null = null;
+  #timer: ReturnType<typeof setInterval> | null = null;
+  #nextConnId = 1;
+  #closed = false;
+
+  constructor(options: ServerOptions) {
+    const serverId = options.serverId ?? 1;
+    if (!Number.isInteger(serverId) || serverId < 0 || serverId > 255) {
+      throw new RangeError(`serverId must be an integer in [0, 255], not ${serverId}`);
+    }
+    this.#tickMs = options.tickMs ?? limits.tickMsDefault;
+    this.#frameBytesMax = options.frameBytesMax ?? limits.frameBytesMax;
+    this.#maxClientCnxns = options.maxClientCnxns ?? limits.maxClientCnxnsDefault;
+    this.#logger = options.logger ?? silentLogger;
+    this.#store = options.store ?? new MemoryStore();
+    this.#port = options.port ?? limits.cborClientPortDefault;
+    this.replica = new Replica({
+      serverId,
+      tickMs: this.#tickMs,
+      // Session ids: server id in the top byte, then start time, so ids differ across restarts.
+      sessionIdBase: serverId * 2 ** 45 + (Date.now() % 2 ** 25) * 2 ** 20,
+      dataBytesMax: options.dataBytesMax,
+      frameBytesMax: this.#frameBytesMax,
+      superDigest: options.superDigest ?? null,
+    });
+    this.#store.onDurable((zxid) => this.#step({ type: "durable", zxid }));
+  }
+
+  get port(): number {
+    return this.#listener?.port ?? this.#port;
+  }
+
+  async listen(adapter: NetAdapter, hostname: string): Promise<void> {
+    this.#listener = await adapter.listen({ hostname, port: this.#port }, (socket) => this.#accept(socket));
+    this.#timer = setInterval(() => this.#step({ type: "tick", nowMs: Date.now() }), this.#tickMs);
+    this.#logger.log("info", "listening", { hostname, port: this.port, runtime: adapter.name, tickMs: this.#tickMs });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== null) clearInterval(this.#timer);
+    await this.#listener?.close();
+    for (const conn of this.#conns.values()) conn.socket.close();
+    await this.#store.close();
+    this.#logger.log("info", "stopped", {});
+  }
+
+  #accept(socket: Socket): SocketHandlers {
+    const connId = this.#nextConnId++;
+    const address = socket.remoteAddress;
+    const count = (this.#perAddress.get(address) ?? 0) + 1;
+    this.#perAddress.set(address, count);
+    const conn: ConnState = { socket, decoder: new FrameDecoder(this.#frameBytesMax), handshaken: false };
+    this.#conns.set(connId, conn);
+    if (this.#closed || (this.#maxClientCnxns > 0 && count > this.#maxClientCnxns)) {
+      const message = `too many connections from ${address} (maxClientCnxns=${this.#maxClientCnxns})`;
+      this.#logger.log("warn", "connection refused", { connId, address, reason: message });
+      this.#write(connId, { t: "refused", err: "Throttled", message });
+      socket.close();
+    }
+    return {
+      data: (chunk) => this.#onData(connId, chunk),
+      close: (error) => this.#onClose(connId, address, error),
+    };
+  }
+
+  #onData(connId: number, chunk: Uint8Array): void {
+    const conn = this.#conns.get(connId);
+    if (!conn) return;
+    // The decoder may keep `chunk`; adapters may reuse it after this call returns.
+    for (const frame of conn.decoder.push(chunk.slice())) {
+      if (!this.#conns.has(connId)) return;
+      if (!frame.ok) return this.#protocolError(connId, frame.reason);
+      if (!conn.handshaken) {
+        const parsed = parseConnect(frame.message);
+        if (!parsed.ok) return this.#protocolError(connId, parsed.message, parsed.err);
+        conn.handshaken = true;
+        const entropy = crypto.getRandomValues(new Uint8Array(limits.sessionPasswordBytes));
+        this.#step({
+          type: "connect",
+          connId,
+          nowMs: Date.now(),
+          remoteAddress: conn.socket.remoteAddress,
+          request: parsed.value,
+          entropy,
+        });
+        continue;
+      }
+      const parsed = parseRequest(frame.message);
+      if (parsed.ok) {
+        this.#step({ type: "request", connId, nowMs: Date.now(), request: parsed.value });
+      } else if (parsed.xid !== null) {
+        this.#step({ type: "invalid", connId, nowMs: Date.now(), xid: parsed.xid, err: parsed.err, message: parsed.message });
+      } else {
+        return this.#protocolError(connId, parsed.message, parsed.err);
+      }
+    }
+  }
+
+  /** A frame we cannot answer: say why, close, and log it. Other connections are untouched. */
+  #protocolError(connId: number, reason: string, err: ServerMessage & { t: "error" } extends { err: infer E } ? E : never = "MarshallingError"): void {
+    const conn = this.#conns.get(connId);
+    if (!conn) return;
+    this.#logger.log("warn", "closing connection after a protocol error", {
+      connId,
+      address: conn.socket.remoteAddress,
+      reason,
+    });
+    this.#write(connId, { t: "error", err, message: reason });
+    this.#forget(connId);
+    conn.socket.close();
+  }
+
+  #onClose(connId: number, address: string, error?: Error): void {
+    const remaining = (this.#perAddress.get(address) ?? 1) - 1;
+    if (remaining <= 0) this.#perAddress.delete(address);
+    else this.#perAddress.set(address, remaining);
+    if (error) this.#logger.log("debug", "connection error", { connId, error: error.message });
+    this.#forget(connId);
+  }
+
+  #forget(connId: number): void {
+    if (!this.#conns.delete(connId)) return;
+    this.#step({ type: "disconnect", connId });
+  }
+
+  #step(event: ReplicaEvent): void {
+    if (this.#closed && event.type !== "disconnect") return;
+    let actions: ReplicaAction[];
+    try {
+      actions = this.replica.step(event);
+    } catch (e) {
+      // A broken invariant: stop loudly rather than serve from a state we no longer trust.
+      this.#logger.log("error", "replica invariant violated; stopping", { error: String(e), event: event.type });
+      void this.close();
+      throw e;
+    }
+    for (const action of actions) this.#carryOut(action);
+  }
+
+  #carryOut(action: ReplicaAction): void {
+    switch (action.type) {
+      case "send":
+        return this.#write(action.connId, action.message);
+      case "close": {
+        const conn = this.#conns.get(action.connId);
+        this.#conns.delete(action.connId);
+        conn?.socket.close();
+        this.#logger.log("debug", "connection closed by server", { connId: action.connId, reason: action.reason });
+        return;
+      }
+      case "persist":
+        return this.#store.append(action.records);
+      case "log":
+        return this.#logger.log(action.level, action.message, action.fields);
+    }
+  }
+
+  #write(connId: number, message: ServerMessage): void {
+    const conn = this.#conns.get(connId);
+    if (!conn) return;
+    conn.socket.write(encodeFrame(message));
+    if (conn.socket.pendingWriteBytes > limits.connectionOutboxBytesMax) {
+      this.#logger.log("warn", "closing a connection that does not read its responses", { connId });
+      this.#forget(connId);
+      conn.socket.close();
+    }
+  }
+}

@@ -1,0 +1,271 @@
+/**
+ * The znode tree: pure, in memory, changed only by applying txns in zxid order.
+ * @module
+ */
+import { assert } from "../assert.ts";
+import type { Txn, TxnRecord } from "./txn.ts";
+import type { Acl, Stat, WatchEventType } from "./types.ts";
+import { openAcl } from "./types.ts";
+import { baseName, childPath, parentOf } from "./path.ts";
+
+/** One znode. Only the tree mutates it; everything it hands out is a copy. */
+interface Znode {
+  data: Uint8Array;
+  acl: Acl[];
+  stat: Stat;
+  children: Set<string>;
+}
+
+/** A change that may fire watches: `type` on `path` (REFERENCE §4). */
+export interface Trigger {
+  type: WatchEventType;
+  path: string;
+}
+
+/** What applying one (non-multi) txn produced, for the response. */
+export type TxnResult =
+  | { type: "create"; path: string; stat: Stat }
+  | { type: "setData"; stat: Stat }
+  | { type: "setACL"; stat: Stat }
+  | { type: "delete" }
+  | { type: "check" }
+  | { type: "createSession" }
+  | { type: "closeSession"; deleted: string[] };
+
+/** What applying one record produced: per-txn results (several for a multi) and triggers. */
+export interface ApplyResult {
+  results: TxnResult[];
+  triggers: Trigger[];
+}
+
+/** Paths the system owns; clients cannot change them (REFERENCE §1). */
+export const reservedPaths: readonly string[] = ["/zookeeper", "/zookeeper/quota"];
+
+/** True when a client write must not touch `path`. */
+export function isReservedPath(path: string): boolean {
+  return path === "/zookeeper" || path.startsWith("/zookeeper/");
+}
+
+function emptyStat(): Stat {
+  return {
+    czxid: 0,
+    mzxid: 0,
+    pzxid: 0,
+    ctime: 0,
+    mtime: 0,
+    version: 0,
+    cversion: 0,
+    aversion: 0,
+    ephemeralOwner: 0,
+    dataLength: 0,
+    numChildren: 0,
+  };
+}
+
+/**
+ * The replicated state of Corral's namespace.
+ *
+ * @example
+ * ```ts
+ * import { DataTree } from "./data_tree.ts";
+ * const tree = new DataTree();
+ * tree.apply({ zxid: 1, timeMs: 0, sessionId: 0, txn: {
+ *   type: "create", path: "/a", data: new Uint8Array(), acl: [], ephemeralOwner: 0, parentCversion: 1,
+ * } });
+ * tree.stat("/a")?.czxid; // 1
+ * ```
+ */
+export class DataTree {
+  #nodes = new Map<string, Znode>();
+  #ephemerals = new Map<number, Set<string>>();
+  #lastZxid = 0;
+
+  constructor() {
+    this.#nodes.set("/", { data: new Uint8Array(0), acl: [...openAcl], stat: emptyStat(), children: new Set() });
+    for (const path of reservedPaths) this.#insert(path, new Uint8Array(0), [...openAcl], emptyStat());
+  }
+
+  /** zxid of the last applied record. */
+  get lastZxid(): number {
+    return this.#lastZxid;
+  }
+
+  /** Number of znodes, root and system nodes included. */
+  get nodeCount(): number {
+    return this.#nodes.size;
+  }
+
+  /** True when `path` exists. */
+  has(path: string): boolean {
+    return this.#nodes.has(path);
+  }
+
+  /** A copy of the stat of `path`, or null. */
+  stat(path: string): Stat | null {
+    const node = this.#nodes.get(path);
+    return node ? { ...node.stat } : null;
+  }
+
+  /** The data (shared, do not mutate) and a stat copy of `path`, or null. */
+  getData(path: string): { data: Uint8Array; stat: Stat } | null {
+    const node = this.#nodes.get(path);
+    return node ? { data: node.data, stat: { ...node.stat } } : null;
+  }
+
+  /** Sorted child names and a stat copy of `path`, or null. */
+  getChildren(path: string): { children: string[]; stat: Stat } | null {
+    const node = this.#nodes.get(path);
+    return node ? { children: [...node.children].sort(), stat: { ...node.stat } } : null;
+  }
+
+  /** A copy of the ACL and stat of `path`, or null. */
+  getAcl(path: string): { acl: Acl[]; stat: Stat } | null {
+    const node = this.#nodes.get(path);
+    return node ? { acl: node.acl.map((a) => ({ ...a })), stat: { ...node.stat } } : null;
+  }
+
+  /** The ACL of `path` without copying (for permission checks), or null. */
+  aclOf(path: string): readonly Acl[] | null {
+    return this.#nodes.get(path)?.acl ?? null;
+  }
+
+  /** Sorted paths of the ephemerals `sessionId` owns. */
+  ephemeralsOf(sessionId: number): string[] {
+    return [...(this.#ephemerals.get(sessionId) ?? [])].sort();
+  }
+
+  /** Session ids that own at least one ephemeral. */
+  ephemeralOwners(): number[] {
+    return [...this.#ephemerals.keys()];
+  }
+
+  /** Every path, parents before children (for snapshots and digests). */
+  *paths(): Iterable<string> {
+    const stack = ["/"];
+    while (stack.length > 0) {
+      const path = stack.pop()!;
+      yield path;
+      const node = this.#nodes.get(path)!;
+      for (const name of [...node.children].sort().reverse()) stack.push(childPath(path, name));
+    }
+  }
+
+  /**
+   * Applies one record. The txn was prepared against this tree plus the changes ordered before
+   * it, so it cannot fail: a failure here is a broken invariant, not bad input.
+   */
+  apply(record: TxnRecord): ApplyResult {
+    assert(record.zxid > this.#lastZxid, `zxid ${record.zxid} after ${this.#lastZxid} must grow`);
+    const out: ApplyResult = { results: [], triggers: [] };
+    if (record.txn.type === "multi") {
+      for (const txn of record.txn.txns) this.#applyOne(txn, record, out);
+    } else {
+      this.#applyOne(record.txn, record, out);
+    }
+    this.#lastZxid = record.zxid;
+    return out;
+  }
+
+  #applyOne(txn: Txn, record: TxnRecord, out: ApplyResult): void {
+    switch (txn.type) {
+      case "create":
+        return this.#create(txn, record, out);
+      case "delete":
+        return this.#delete(txn.path, record.zxid, out);
+      case "setData": {
+        const node = this.#mustGet(txn.path);
+        node.data = txn.data;
+        node.stat.version = txn.version;
+        node.stat.mzxid = record.zxid;
+        node.stat.mtime = record.timeMs;
+        node.stat.dataLength = txn.data.byteLength;
+        out.results.push({ type: "setData", stat: { ...node.stat } });
+        out.triggers.push({ type: "NodeDataChanged", path: txn.path });
+        return;
+      }
+      case "setACL": {
+        const node = this.#mustGet(txn.path);
+        node.acl = txn.acl.map((a) => ({ ...a }));
+        node.stat.aversion = txn.aversion;
+        out.results.push({ type: "setACL", stat: { ...node.stat } });
+        return;
+      }
+      case "check":
+        out.results.push({ type: "check" });
+        return;
+      case "createSession":
+        out.results.push({ type: "createSession" });
+        return;
+      case "closeSession": {
+        const deleted = this.ephemeralsOf(txn.sessionId);
+        for (const path of deleted) this.#delete(path, record.zxid, null, out.triggers);
+        out.results.push({ type: "closeSession", deleted });
+        return;
+      }
+      case "multi":
+        assert(false, "a multi cannot nest another multi");
+    }
+  }
+
+  #create(txn: Extract<Txn, { type: "create" }>, record: TxnRecord, out: ApplyResult): void {
+    const parentPath = parentOf(txn.path);
+    const parent = this.#mustGet(parentPath);
+    assert(!this.#nodes.has(txn.path), `create of existing ${txn.path}`);
+    assert(parent.stat.ephemeralOwner === 0, `create under ephemeral ${parentPath}`);
+    const stat: Stat = {
+      ...emptyStat(),
+      czxid: record.zxid,
+      mzxid: record.zxid,
+      pzxid: record.zxid,
+      ctime: record.timeMs,
+      mtime: record.timeMs,
+      ephemeralOwner: txn.ephemeralOwner,
+      dataLength: txn.data.byteLength,
+    };
+    this.#insert(txn.path, txn.data, txn.acl.map((a) => ({ ...a })), stat);
+    parent.stat.cversion = txn.parentCversion;
+    parent.stat.pzxid = record.zxid;
+    if (txn.ephemeralOwner !== 0) {
+      let owned = this.#ephemerals.get(txn.ephemeralOwner);
+      if (!owned) this.#ephemerals.set(txn.ephemeralOwner, owned = new Set());
+      owned.add(txn.path);
+    }
+    out.results.push({ type: "create", path: txn.path, stat: { ...stat } });
+    out.triggers.push({ type: "NodeCreated", path: txn.path });
+    out.triggers.push({ type: "NodeChildrenChanged", path: parentPath });
+  }
+
+  #insert(path: string, data: Uint8Array, acl: Acl[], stat: Stat): void {
+    const parent = this.#mustGet(parentOf(path));
+    this.#nodes.set(path, { data, acl, stat, children: new Set() });
+    parent.children.add(baseName(path));
+    parent.stat.numChildren = parent.children.size;
+  }
+
+  #delete(path: string, zxid: number, out: ApplyResult | null, triggers = out!.triggers): void {
+    const node = this.#mustGet(path);
+    assert(node.children.size === 0, `delete of non-empty ${path}`);
+    const parentPath = parentOf(path);
+    const parent = this.#mustGet(parentPath);
+    this.#nodes.delete(path);
+    parent.children.delete(baseName(path));
+    parent.stat.numChildren = parent.children.size;
+    parent.stat.cversion += 1;
+    parent.stat.pzxid = zxid;
+    const owner = node.stat.ephemeralOwner;
+    if (owner !== 0) {
+      const owned = this.#ephemerals.get(owner);
+      owned?.delete(path);
+      if (owned?.size === 0) this.#ephemerals.delete(owner);
+    }
+    out?.results.push({ type: "delete" });
+    triggers.push({ type: "NodeDeleted", path });
+    triggers.push({ type: "NodeChildrenChanged", path: parentPath });
+  }
+
+  #mustGet(path: string): Znode {
+    const node = this.#nodes.get(path);
+    assert(node !== undefined, `txn refers to missing node ${path}`);
+    return node;
+  }
+}
