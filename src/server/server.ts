@@ -55,6 +55,8 @@ interface ConnState {
   socket: Socket;
   decoder: FrameDecoder;
   handshaken: boolean;
+  /** Closes a connection that never sends its connect frame. */
+  handshakeTimer: ReturnType<typeof setTimeout> | null;
 }
 
 /**
@@ -127,7 +129,10 @@ class ServerHost implements CorralServer {
     this.#closed = true;
     if (this.#timer !== null) clearInterval(this.#timer);
     await this.#listener?.close();
-    for (const conn of this.#conns.values()) conn.socket.close();
+    for (const conn of this.#conns.values()) {
+      this.#clearHandshakeTimer(conn);
+      conn.socket.close();
+    }
     await this.#store.close();
     this.#logger.log("info", "stopped", {});
   }
@@ -137,8 +142,19 @@ class ServerHost implements CorralServer {
     const address = socket.remoteAddress;
     const count = (this.#perAddress.get(address) ?? 0) + 1;
     this.#perAddress.set(address, count);
-    const conn: ConnState = { socket, decoder: new FrameDecoder(this.#frameBytesMax), handshaken: false };
+    const conn: ConnState = {
+      socket,
+      decoder: new FrameDecoder(this.#frameBytesMax),
+      handshaken: false,
+      handshakeTimer: null,
+    };
     this.#conns.set(connId, conn);
+    // A silent connection must not hold a slot forever: allow it the longest session timeout.
+    const handshakeMs = limits.sessionTimeoutTicksMax * this.#tickMs;
+    conn.handshakeTimer = setTimeout(() => {
+      conn.handshakeTimer = null;
+      if (!conn.handshaken) this.#protocolError(connId, `no connect frame within ${handshakeMs} ms`);
+    }, handshakeMs);
     if (this.#closed || (this.#maxClientCnxns > 0 && count > this.#maxClientCnxns)) {
       const message = `too many connections from ${address} (maxClientCnxns=${this.#maxClientCnxns})`;
       this.#logger.log("warn", "connection refused", { connId, address, reason: message });
@@ -162,6 +178,7 @@ class ServerHost implements CorralServer {
         const parsed = parseConnect(frame.message);
         if (!parsed.ok) return this.#protocolError(connId, parsed.message, parsed.err);
         conn.handshaken = true;
+        this.#clearHandshakeTimer(conn);
         const entropy = crypto.getRandomValues(new Uint8Array(limits.sessionPasswordBytes));
         this.#step({
           type: "connect",
@@ -206,8 +223,16 @@ class ServerHost implements CorralServer {
     this.#forget(connId);
   }
 
+  #clearHandshakeTimer(conn: ConnState): void {
+    if (conn.handshakeTimer !== null) clearTimeout(conn.handshakeTimer);
+    conn.handshakeTimer = null;
+  }
+
   #forget(connId: number): void {
-    if (!this.#conns.delete(connId)) return;
+    const conn = this.#conns.get(connId);
+    if (!conn) return;
+    this.#clearHandshakeTimer(conn);
+    this.#conns.delete(connId);
     this.#step({ type: "disconnect", connId });
   }
 
@@ -231,6 +256,7 @@ class ServerHost implements CorralServer {
         return this.#write(action.connId, action.message);
       case "close": {
         const conn = this.#conns.get(action.connId);
+        if (conn) this.#clearHandshakeTimer(conn);
         this.#conns.delete(action.connId);
         conn?.socket.close();
         this.#logger.log("debug", "connection closed by server", { connId: action.connId, reason: action.reason });

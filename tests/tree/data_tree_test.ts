@@ -1,0 +1,108 @@
+import assert from "../assert.ts";
+import { DataTree } from "../../src/tree/data_tree.ts";
+import type { Txn } from "../../src/tree/txn.ts";
+import { makeZxid, zxidCounter, zxidEpoch } from "../../src/tree/txn.ts";
+
+const open = [{ perms: 31, scheme: "world", id: "anyone" }];
+const bytes = (text: string) => new TextEncoder().encode(text);
+
+function applier(tree: DataTree) {
+  let zxid = tree.lastZxid;
+  return (txn: Txn, timeMs = 5) => tree.apply({ zxid: ++zxid, timeMs, sessionId: 0, txn });
+}
+
+Deno.test("DataTree starts with / and the reserved /zookeeper nodes", () => {
+  const tree = new DataTree();
+  assert.deepEqual(tree.getChildren("/")?.children, ["zookeeper"]);
+  assert.deepEqual(tree.getChildren("/zookeeper")?.children, ["quota"]);
+});
+
+Deno.test("DataTree.apply() of a create sets every stat field and fires NodeCreated + NodeChildrenChanged", () => {
+  const tree = new DataTree();
+  const apply = applier(tree);
+  const result = apply({ type: "create", path: "/a", data: bytes("hi"), acl: open, ephemeralOwner: 0, parentCversion: 1 }, 42);
+  const stat = tree.stat("/a")!;
+  assert.deepEqual(stat, {
+    czxid: 1,
+    mzxid: 1,
+    pzxid: 1,
+    ctime: 42,
+    mtime: 42,
+    version: 0,
+    cversion: 0,
+    aversion: 0,
+    ephemeralOwner: 0,
+    dataLength: 2,
+    numChildren: 0,
+  });
+  assert.equal(tree.stat("/")!.pzxid, 1);
+  assert.equal(tree.stat("/")!.cversion, 1);
+  assert.deepEqual(result.triggers, [{ type: "NodeCreated", path: "/a" }, { type: "NodeChildrenChanged", path: "/" }]);
+});
+
+Deno.test("DataTree.apply() of setData bumps version and mzxid, not pzxid", () => {
+  const tree = new DataTree();
+  const apply = applier(tree);
+  apply({ type: "create", path: "/a", data: bytes(""), acl: open, ephemeralOwner: 0, parentCversion: 1 });
+  const result = apply({ type: "setData", path: "/a", data: bytes("xyz"), version: 1 }, 9);
+  const stat = tree.stat("/a")!;
+  assert.equal(stat.version, 1);
+  assert.equal(stat.mzxid, 2);
+  assert.equal(stat.pzxid, 1);
+  assert.equal(stat.mtime, 9);
+  assert.equal(stat.dataLength, 3);
+  assert.deepEqual(result.triggers, [{ type: "NodeDataChanged", path: "/a" }]);
+});
+
+Deno.test("DataTree.apply() of closeSession deletes exactly that session's ephemerals", () => {
+  const tree = new DataTree();
+  const apply = applier(tree);
+  apply({ type: "create", path: "/e1", data: bytes(""), acl: open, ephemeralOwner: 7, parentCversion: 1 });
+  apply({ type: "create", path: "/e2", data: bytes(""), acl: open, ephemeralOwner: 8, parentCversion: 2 });
+  assert.deepEqual(tree.ephemeralsOf(7), ["/e1"]);
+  const result = apply({ type: "closeSession", sessionId: 7 });
+  assert.equal(tree.has("/e1"), false);
+  assert.equal(tree.has("/e2"), true);
+  assert.deepEqual(result.results, [{ type: "closeSession", deleted: ["/e1"] }]);
+  assert.deepEqual(result.triggers, [{ type: "NodeDeleted", path: "/e1" }, { type: "NodeChildrenChanged", path: "/" }]);
+  assert.deepEqual(tree.ephemeralOwners(), [8]);
+});
+
+Deno.test("DataTree.apply() of a multi applies every op under one zxid", () => {
+  const tree = new DataTree();
+  const apply = applier(tree);
+  const result = apply({
+    type: "multi",
+    txns: [
+      { type: "create", path: "/m", data: bytes(""), acl: open, ephemeralOwner: 0, parentCversion: 1 },
+      { type: "setData", path: "/m", data: bytes("v"), version: 1 },
+    ],
+  });
+  assert.equal(result.results.length, 2);
+  assert.equal(tree.stat("/m")!.czxid, 1);
+  assert.equal(tree.stat("/m")!.mzxid, 1);
+  assert.equal(tree.lastZxid, 1);
+});
+
+Deno.test("DataTree.apply() refuses a zxid that does not grow (invariant)", () => {
+  const tree = new DataTree();
+  tree.apply({ zxid: 5, timeMs: 0, sessionId: 0, txn: { type: "check", path: "/", version: -1 } });
+  assert.throws(() => tree.apply({ zxid: 5, timeMs: 0, sessionId: 0, txn: { type: "check", path: "/", version: -1 } }), /invariant/);
+});
+
+Deno.test("DataTree.paths() lists parents before children", () => {
+  const tree = new DataTree();
+  const apply = applier(tree);
+  apply({ type: "create", path: "/b", data: bytes(""), acl: open, ephemeralOwner: 0, parentCversion: 1 });
+  apply({ type: "create", path: "/b/c", data: bytes(""), acl: open, ephemeralOwner: 0, parentCversion: 1 });
+  apply({ type: "create", path: "/a", data: bytes(""), acl: open, ephemeralOwner: 0, parentCversion: 2 });
+  assert.deepEqual([...tree.paths()], ["/", "/a", "/b", "/b/c", "/zookeeper", "/zookeeper/quota"]);
+});
+
+Deno.test("makeZxid() packs epoch and counter and checks their bounds", () => {
+  const zxid = makeZxid(3, 17);
+  assert.equal(zxidEpoch(zxid), 3);
+  assert.equal(zxidCounter(zxid), 17);
+  assert.throws(() => makeZxid(2 ** 21, 0), RangeError);
+  assert.throws(() => makeZxid(1, 2 ** 32), RangeError);
+});
