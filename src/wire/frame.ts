@@ -53,42 +53,63 @@ export type FrameResult =
  * ```
  */
 export class FrameDecoder {
-  #buffer: Uint8Array = new Uint8Array(0);
+  /** Chunks received and not yet parsed; joined only once a whole frame (or header) is there. */
+  #chunks: Uint8Array[] = [];
+  #bytes = 0;
+  /** Bytes needed before parsing can make progress: a header, or a header plus its body. */
+  #needed = frameHeaderBytes;
   #failed = false;
 
   constructor(readonly frameBytesMax: number) {}
 
   /** Bytes held that do not yet form a whole frame. */
   get bufferedBytes(): number {
-    return this.#buffer.byteLength;
+    return this.#bytes;
   }
 
   /** Appends bytes and returns every frame now complete, in order. */
   push(chunk: Uint8Array): FrameResult[] {
-    if (this.#failed) return [];
-    this.#buffer = this.#buffer.byteLength === 0 ? chunk : concat(this.#buffer, chunk);
+    if (this.#failed || chunk.byteLength === 0) return [];
+    this.#chunks.push(chunk);
+    this.#bytes += chunk.byteLength;
+    // Waiting for the rest of a large frame costs nothing per chunk: no copying until it is whole.
+    if (this.#bytes < this.#needed) return [];
+    const buffer = this.#chunks.length === 1 ? this.#chunks[0] : concat(this.#chunks, this.#bytes);
     const results: FrameResult[] = [];
+    const offset = this.#parse(buffer, results);
+    // Copy the remainder so a small tail does not pin a large chunk in memory.
+    const rest = this.#failed ? new Uint8Array(0) : buffer.slice(offset);
+    this.#chunks = rest.byteLength > 0 ? [rest] : [];
+    this.#bytes = rest.byteLength;
+    return results;
+  }
+
+  /** Parses whole frames from `buffer`; returns the offset of the first unparsed byte. */
+  #parse(buffer: Uint8Array, results: FrameResult[]): number {
+    const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
     let offset = 0;
-    const view = new DataView(this.#buffer.buffer, this.#buffer.byteOffset, this.#buffer.byteLength);
-    while (this.#buffer.byteLength - offset >= frameHeaderBytes) {
+    this.#needed = frameHeaderBytes;
+    while (buffer.byteLength - offset >= frameHeaderBytes) {
       const length = view.getUint32(offset);
       if (length > this.frameBytesMax) {
         this.#failed = true;
-        this.#buffer = new Uint8Array(0);
         results.push({
           ok: false,
           fatal: true,
           reason: `frame of ${length} bytes is over the ${this.frameBytesMax}-byte limit`,
         });
-        return results;
+        return buffer.byteLength;
       }
       if (length === 0) {
         offset += frameHeaderBytes;
         results.push({ ok: false, fatal: false, reason: "empty frame" });
         continue;
       }
-      if (this.#buffer.byteLength - offset - frameHeaderBytes < length) break;
-      const body = this.#buffer.subarray(offset + frameHeaderBytes, offset + frameHeaderBytes + length);
+      if (buffer.byteLength - offset - frameHeaderBytes < length) {
+        this.#needed = frameHeaderBytes + length;
+        break;
+      }
+      const body = buffer.subarray(offset + frameHeaderBytes, offset + frameHeaderBytes + length);
       offset += frameHeaderBytes + length;
       try {
         results.push({ ok: true, message: decodeBody(body) });
@@ -96,15 +117,16 @@ export class FrameDecoder {
         results.push({ ok: false, fatal: false, reason: `malformed CBOR: ${(e as Error).message}` });
       }
     }
-    // Copy the remainder so a small tail does not pin a large chunk in memory.
-    this.#buffer = offset === 0 ? this.#buffer : this.#buffer.slice(offset);
-    return results;
+    return offset;
   }
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a, 0);
-  out.set(b, a.byteLength);
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
   return out;
 }
