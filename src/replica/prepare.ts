@@ -57,7 +57,9 @@ export class PendingChanges {
 
   /** Paths of ephemerals `sessionId` owns as of every ordered change. */
   ephemeralsOf(sessionId: number): string[] {
-    const owned = new Set(this.parent ? this.parent.ephemeralsOf(sessionId) : this.tree.ephemeralsOf(sessionId));
+    const owned = new Set(
+      this.parent ? this.parent.ephemeralsOf(sessionId) : this.tree.ephemeralsOf(sessionId),
+    );
     for (const [path, change] of this.#changes) {
       if (change.view?.stat.ephemeralOwner === sessionId) owned.add(path);
       else owned.delete(path);
@@ -99,26 +101,36 @@ function checkVersion(expected: number, actual: number, path: string): Prepared 
   return fail("BadVersion", `${path} is at version ${actual}, not ${expected}`);
 }
 
-function prepareCreate(op: Extract<MultiOp, { op: "create" }>, changes: PendingChanges, ctx: PrepareContext): Prepared {
+function prepareCreate(
+  op: Extract<MultiOp, { op: "create" }>,
+  changes: PendingChanges,
+  ctx: PrepareContext,
+): Prepared {
   if (op.path === "/") return fail("NodeExists", "/ always exists");
   if (isReservedPath(op.path)) return fail("BadArguments", `${op.path} is reserved for the system`);
   if (op.data.byteLength > ctx.dataBytesMax) {
-    return fail("BadArguments", `data is ${op.data.byteLength} bytes, over the ${ctx.dataBytesMax}-byte limit`);
+    return fail(
+      "BadArguments",
+      `data is ${op.data.byteLength} bytes, over the ${ctx.dataBytesMax}-byte limit`,
+    );
   }
   const parentPath = parentOf(op.path);
   const parent = changes.view(parentPath);
   if (!parent) return fail("NoNode", `parent ${parentPath} does not exist`);
-  if (!allowed(parent.acl, Perms.create, ctx.authIds)) return fail("NoAuth", `no CREATE permission on ${parentPath}`);
+  if (!allowed(parent.acl, Perms.create, ctx.authIds)) {
+    return fail("NoAuth", `no CREATE permission on ${parentPath}`);
+  }
   if (parent.stat.ephemeralOwner !== 0) {
     return fail("NoChildrenForEphemerals", `${parentPath} is ephemeral and cannot have children`);
   }
   const sequential = op.mode === "persistentSequential" || op.mode === "ephemeralSequential";
   const path = sequential ? op.path + sequenceSuffix(parent.stat.cversion) : op.path;
-  if (sequential && path.endsWith("/")) return fail("BadArguments", `invalid path ${op.path}`);
   if (changes.view(path)) return fail("NodeExists", `${path} already exists`);
   const acl = fixupAcl(op.acl, ctx.authIds);
   if ("err" in acl) return fail(acl.err, acl.message);
-  const ephemeralOwner = op.mode === "ephemeral" || op.mode === "ephemeralSequential" ? ctx.sessionId : 0;
+  const ephemeralOwner = op.mode === "ephemeral" || op.mode === "ephemeralSequential"
+    ? ctx.sessionId
+    : 0;
   const parentCversion = parent.stat.cversion + 1;
   const stat: Stat = {
     czxid: ctx.zxid,
@@ -135,7 +147,12 @@ function prepareCreate(op: Extract<MultiOp, { op: "create" }>, changes: PendingC
   };
   changes.set(parentPath, ctx.zxid, {
     acl: parent.acl,
-    stat: { ...parent.stat, cversion: parentCversion, pzxid: ctx.zxid, numChildren: parent.stat.numChildren + 1 },
+    stat: {
+      ...parent.stat,
+      cversion: parentCversion,
+      pzxid: ctx.zxid,
+      numChildren: parent.stat.numChildren + 1,
+    },
   });
   changes.set(path, ctx.zxid, { acl, stat });
   return {
@@ -151,13 +168,24 @@ function recordDelete(path: string, changes: PendingChanges, zxid: number): void
   const parent = changes.view(parentPath)!;
   changes.set(parentPath, zxid, {
     acl: parent.acl,
-    stat: { ...parent.stat, cversion: parent.stat.cversion + 1, pzxid: zxid, numChildren: parent.stat.numChildren - 1 },
+    stat: {
+      ...parent.stat,
+      cversion: parent.stat.cversion + 1,
+      pzxid: zxid,
+      numChildren: parent.stat.numChildren - 1,
+    },
   });
   changes.set(path, zxid, null);
 }
 
-function prepareDelete(op: Extract<MultiOp, { op: "delete" }>, changes: PendingChanges, ctx: PrepareContext): Prepared {
-  if (op.path === "/" || isReservedPath(op.path)) return fail("BadArguments", `${op.path} cannot be deleted`);
+function prepareDelete(
+  op: Extract<MultiOp, { op: "delete" }>,
+  changes: PendingChanges,
+  ctx: PrepareContext,
+): Prepared {
+  if (op.path === "/" || isReservedPath(op.path)) {
+    return fail("BadArguments", `${op.path} cannot be deleted`);
+  }
   const node = changes.view(op.path);
   if (!node) return fail("NoNode", `${op.path} does not exist`);
   const parentPath = parentOf(op.path);
@@ -166,34 +194,65 @@ function prepareDelete(op: Extract<MultiOp, { op: "delete" }>, changes: PendingC
   }
   const bad = checkVersion(op.version, node.stat.version, op.path);
   if (bad) return bad;
-  if (node.stat.numChildren > 0) return fail("NotEmpty", `${op.path} has ${node.stat.numChildren} children`);
+  if (node.stat.numChildren > 0) {
+    return fail("NotEmpty", `${op.path} has ${node.stat.numChildren} children`);
+  }
   recordDelete(op.path, changes, ctx.zxid);
   return { ok: true, txn: { type: "delete", path: op.path }, result: { op: "delete" } };
 }
 
-function prepareSetData(op: Extract<MultiOp, { op: "setData" }>, changes: PendingChanges, ctx: PrepareContext): Prepared {
+function prepareSetData(
+  op: Extract<MultiOp, { op: "setData" }>,
+  changes: PendingChanges,
+  ctx: PrepareContext,
+): Prepared {
   if (isReservedPath(op.path)) return fail("BadArguments", `${op.path} is reserved for the system`);
   if (op.data.byteLength > ctx.dataBytesMax) {
-    return fail("BadArguments", `data is ${op.data.byteLength} bytes, over the ${ctx.dataBytesMax}-byte limit`);
+    return fail(
+      "BadArguments",
+      `data is ${op.data.byteLength} bytes, over the ${ctx.dataBytesMax}-byte limit`,
+    );
   }
   const node = changes.view(op.path);
   if (!node) return fail("NoNode", `${op.path} does not exist`);
-  if (!allowed(node.acl, Perms.write, ctx.authIds)) return fail("NoAuth", `no WRITE permission on ${op.path}`);
+  if (!allowed(node.acl, Perms.write, ctx.authIds)) {
+    return fail("NoAuth", `no WRITE permission on ${op.path}`);
+  }
   const bad = checkVersion(op.version, node.stat.version, op.path);
   if (bad) return bad;
   const version = node.stat.version + 1;
-  const stat = { ...node.stat, version, mzxid: ctx.zxid, mtime: ctx.timeMs, dataLength: op.data.byteLength };
+  const stat = {
+    ...node.stat,
+    version,
+    mzxid: ctx.zxid,
+    mtime: ctx.timeMs,
+    dataLength: op.data.byteLength,
+  };
   changes.set(op.path, ctx.zxid, { acl: node.acl, stat });
-  return { ok: true, txn: { type: "setData", path: op.path, data: op.data, version }, result: { op: "setData", stat } };
+  return {
+    ok: true,
+    txn: { type: "setData", path: op.path, data: op.data, version },
+    result: { op: "setData", stat },
+  };
 }
 
-function prepareCheck(op: Extract<MultiOp, { op: "check" }>, changes: PendingChanges, ctx: PrepareContext): Prepared {
+function prepareCheck(
+  op: Extract<MultiOp, { op: "check" }>,
+  changes: PendingChanges,
+  ctx: PrepareContext,
+): Prepared {
   const node = changes.view(op.path);
   if (!node) return fail("NoNode", `${op.path} does not exist`);
-  if (!allowed(node.acl, Perms.read, ctx.authIds)) return fail("NoAuth", `no READ permission on ${op.path}`);
+  if (!allowed(node.acl, Perms.read, ctx.authIds)) {
+    return fail("NoAuth", `no READ permission on ${op.path}`);
+  }
   const bad = checkVersion(op.version, node.stat.version, op.path);
   if (bad) return bad;
-  return { ok: true, txn: { type: "check", path: op.path, version: op.version }, result: { op: "check" } };
+  return {
+    ok: true,
+    txn: { type: "check", path: op.path, version: op.version },
+    result: { op: "check" },
+  };
 }
 
 /** Prepares one create/delete/setData/check against `changes`, recording its effect on success. */
@@ -218,14 +277,19 @@ export function prepareSetAcl(
   changes: PendingChanges,
   ctx: PrepareContext,
 ): { ok: true; txn: Txn; stat: Stat } | ({ ok: false } & OpError) {
-  if (isReservedPath(path)) return { ok: false, ...opError("BadArguments", `${path} is reserved for the system`) };
+  if (isReservedPath(path)) {
+    return { ok: false, ...opError("BadArguments", `${path} is reserved for the system`) };
+  }
   const node = changes.view(path);
   if (!node) return { ok: false, ...opError("NoNode", `${path} does not exist`) };
   if (!allowed(node.acl, Perms.admin, ctx.authIds)) {
     return { ok: false, ...opError("NoAuth", `no ADMIN permission on ${path}`) };
   }
   if (version !== -1 && version !== node.stat.aversion) {
-    return { ok: false, ...opError("BadVersion", `${path} is at ACL version ${node.stat.aversion}, not ${version}`) };
+    return {
+      ok: false,
+      ...opError("BadVersion", `${path} is at ACL version ${node.stat.aversion}, not ${version}`),
+    };
   }
   const fixed = fixupAcl(acl, ctx.authIds);
   if ("err" in fixed) return { ok: false, ...fixed };
@@ -243,7 +307,11 @@ export function prepareMulti(
   ops: MultiOp[],
   changes: PendingChanges,
   ctx: PrepareContext,
-): { ok: true; txn: Txn; results: MultiResult[] } | { ok: false; failedIndex: number; results: MultiResult[] } {
+): { ok: true; txn: Txn; results: MultiResult[] } | {
+  ok: false;
+  failedIndex: number;
+  results: MultiResult[];
+} {
   const layer = new PendingChanges(changes.tree, changes);
   const txns: Txn[] = [];
   const results: MultiResult[] = [];
@@ -252,10 +320,18 @@ export function prepareMulti(
     if (!prepared.ok) {
       const failed: MultiResult[] = ops.map((_, j) =>
         j < i
-          ? { op: "error", err: "RolledBack", message: "rolled back: a later op of the multi failed" }
+          ? {
+            op: "error",
+            err: "RolledBack",
+            message: "rolled back: a later op of the multi failed",
+          }
           : j === i
           ? { op: "error", err: prepared.err, message: prepared.message }
-          : { op: "error", err: "RuntimeInconsistency", message: "not attempted: an earlier op of the multi failed" }
+          : {
+            op: "error",
+            err: "RuntimeInconsistency",
+            message: "not attempted: an earlier op of the multi failed",
+          }
       );
       return { ok: false, failedIndex: i, results: failed };
     }

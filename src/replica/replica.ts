@@ -13,13 +13,25 @@ import { assert } from "../assert.ts";
 import * as limits from "../constants.ts";
 import type { AuthId } from "../tree/acl.ts";
 import { allowed, digestId } from "../tree/acl.ts";
-import { DataTree, type ApplyResult, type TxnResult } from "../tree/data_tree.ts";
+import { type ApplyResult, DataTree, type TxnResult } from "../tree/data_tree.ts";
 import { makeZxid, type Txn, type TxnRecord } from "../tree/txn.ts";
 import { type ErrorCode, type OpError, Perms } from "../tree/types.ts";
 import { SessionTable } from "../session/session_table.ts";
 import { WatchTable } from "../watch/watch_table.ts";
-import type { ClientRequest, ConnectRequest, MultiResult, ServerLimits, ServerMessage } from "../wire/messages.ts";
-import { PendingChanges, prepareCloseSession, prepareMulti, prepareOp, prepareSetAcl } from "./prepare.ts";
+import type {
+  ClientRequest,
+  ConnectRequest,
+  MultiResult,
+  ServerLimits,
+  ServerMessage,
+} from "../wire/messages.ts";
+import {
+  PendingChanges,
+  prepareCloseSession,
+  prepareMulti,
+  prepareOp,
+  prepareSetAcl,
+} from "./prepare.ts";
 import type { ReplicaAction, ReplicaEvent, ReplicaOptions } from "./types.ts";
 
 type ReadRequest = Extract<
@@ -92,7 +104,10 @@ export class Replica {
       superDigest: options.superDigest ?? null,
     };
     assert(this.#options.tickMs > 0, "tickMs is positive");
-    assert(this.#options.frameBytesMax > this.#options.dataBytesMax, "a frame can hold a full value");
+    assert(
+      this.#options.frameBytesMax > this.#options.dataBytesMax,
+      "a frame can hold a full value",
+    );
     this.sessions = new SessionTable(this.#options.tickMs);
     this.#changes = new PendingChanges(this.tree);
     this.#nextSessionId = options.sessionIdBase;
@@ -102,7 +117,11 @@ export class Replica {
   /** Limits announced to clients in the handshake. */
   get limits(): ServerLimits {
     const o = this.#options;
-    return { frameBytesMax: o.frameBytesMax, dataBytesMax: o.dataBytesMax, pendingRequestsMax: o.pendingRequestsMax };
+    return {
+      frameBytesMax: o.frameBytesMax,
+      dataBytesMax: o.dataBytesMax,
+      pendingRequestsMax: o.pendingRequestsMax,
+    };
   }
 
   /** Number of open client connections. */
@@ -181,16 +200,29 @@ export class Replica {
     const sessionId = this.#nextSessionId++;
     conn.sessionId = sessionId;
     const password = entropy.slice(0, limits.sessionPasswordBytes);
-    this.#order({ type: "createSession", sessionId, timeoutMs, password }, sessionId, conn.id, null);
+    this.#order(
+      { type: "createSession", sessionId, timeoutMs, password },
+      sessionId,
+      conn.id,
+      null,
+    );
   }
 
   #resumeSession(conn: Conn, request: ConnectRequest): void {
     const session = this.sessions.get(request.sessionId);
     if (!session || session.closing) {
-      return this.#refuse(conn, "SessionExpired", `session 0x${request.sessionId.toString(16)} has expired`);
+      return this.#refuse(
+        conn,
+        "SessionExpired",
+        `session 0x${request.sessionId.toString(16)} has expired`,
+      );
     }
     if (!equalBytes(session.password, request.password)) {
-      return this.#refuse(conn, "SessionExpired", `wrong password for session 0x${session.id.toString(16)}`);
+      return this.#refuse(
+        conn,
+        "SessionExpired",
+        `wrong password for session 0x${session.id.toString(16)}`,
+      );
     }
     const previous = this.#connOfSession.get(session.id);
     if (previous !== undefined) this.#closeConn(previous, "session moved to a newer connection");
@@ -216,7 +248,9 @@ export class Replica {
     this.#log("debug", "session connected", { sessionId: session.id, connId: conn.id });
     const early = conn.early;
     conn.early = [];
-    for (const event of early) this.#onRequest(event as Extract<ReplicaEvent, { type: "request" | "invalid" }>);
+    for (const event of early) {
+      this.#onRequest(event as Extract<ReplicaEvent, { type: "request" | "invalid" }>);
+    }
   }
 
   #refuse(conn: Conn, err: ErrorCode, message: string): void {
@@ -298,17 +332,30 @@ export class Replica {
       case "addAuth":
         return this.#addAuth(conn, request);
       case "close":
-        return this.#closeSession(conn.sessionId, conn.id, this.#enqueueWrite(conn, request, this.#lastOrderedZxid + 1));
+        return this.#closeSession(
+          conn.sessionId,
+          conn.id,
+          this.#enqueueWrite(conn, request, this.#lastOrderedZxid + 1),
+        );
       case "setACL": {
         const ctx = this.#prepareContext(conn);
-        const prepared = prepareSetAcl(request.path, request.acl, request.version, this.#changes, ctx);
+        const prepared = prepareSetAcl(
+          request.path,
+          request.acl,
+          request.version,
+          this.#changes,
+          ctx,
+        );
         if (!prepared.ok) return this.#answerNow(conn, request.xid, prepared);
         return this.#orderWrite(conn, request, prepared.txn);
       }
       case "multi": {
         const prepared = prepareMulti(request.ops, this.#changes, this.#prepareContext(conn));
         if (!prepared.ok) {
-          const failed = prepared.results[prepared.failedIndex] as Extract<MultiResult, { op: "error" }>;
+          const failed = prepared.results[prepared.failedIndex] as Extract<
+            MultiResult,
+            { op: "error" }
+          >;
           return this.#answerNow(conn, request.xid, {
             err: failed.err,
             message: `multi op ${prepared.failedIndex} failed: ${failed.message}`,
@@ -347,18 +394,32 @@ export class Replica {
     }
     const text = new TextDecoder().decode(request.auth);
     if (!/^[^:]+:/.test(text)) {
-      return this.#answerNow(conn, request.xid, { err: "AuthFailed", message: `digest auth must be "user:password"` });
+      return this.#answerNow(conn, request.xid, {
+        err: "AuthFailed",
+        message: `digest auth must be "user:password"`,
+      });
     }
     const id = digestId(text);
     // A new array, so reads queued earlier keep the identities they were sent with.
     const ids = [...conn.authIds, { scheme: "digest", id }];
-    if (this.#options.superDigest !== null && id === this.#options.superDigest) ids.push({ scheme: "super", id: "" });
+    if (this.#options.superDigest !== null && id === this.#options.superDigest) {
+      ids.push({ scheme: "super", id: "" });
+    }
     conn.authIds = dedupeIds(ids);
     this.#answerNow(conn, request.xid, {});
   }
 
-  #answerNow(conn: Conn, xid: number, body: Record<string, unknown> | OpError & { results?: MultiResult[] }): void {
-    const message = { t: "res", xid, zxid: 0, ...("err" in body ? { err: body.err, message: body.message } : body) };
+  #answerNow(
+    conn: Conn,
+    xid: number,
+    body: Record<string, unknown> | OpError & { results?: MultiResult[] },
+  ): void {
+    const message = {
+      t: "res",
+      xid,
+      zxid: 0,
+      ...("err" in body ? { err: body.err, message: body.message } : body),
+    };
     if ("results" in body && body.results) Object.assign(message, { results: body.results });
     conn.queue.push({ kind: "done", xid, message: message as ServerMessage });
   }
@@ -377,7 +438,10 @@ export class Replica {
   /** Gives `txn` the next zxid and hands it to storage. */
   #order(txn: Txn, sessionId: number, connId: number | null, item: Item | null): void {
     const zxid = this.#lastOrderedZxid + 1;
-    assert(item === null || item.kind !== "write" || item.zxid === zxid, "write item carries its zxid");
+    assert(
+      item === null || item.kind !== "write" || item.zxid === zxid,
+      "write item carries its zxid",
+    );
     const record: TxnRecord = { zxid, timeMs: this.#nowMs, sessionId, txn };
     this.#lastOrderedZxid = zxid;
     this.#ordered.push({ record, connId, item });
@@ -404,17 +468,25 @@ export class Replica {
     if (conn && entry.item && entry.item.kind === "write" && this.#conns.has(conn.id)) {
       const index = conn.queue.indexOf(entry.item);
       if (index >= 0) {
-        conn.queue[index] = { kind: "done", xid: entry.item.xid, message: this.#writeResponse(entry.item, applied) };
+        conn.queue[index] = {
+          kind: "done",
+          xid: entry.item.xid,
+          message: this.#writeResponse(entry.item, applied),
+        };
       }
       this.#drain(conn);
-      if (record.txn.type === "closeSession") this.#closeConn(conn.id, "session closed by the client");
+      if (record.txn.type === "closeSession") {
+        this.#closeConn(conn.id, "session closed by the client");
+      }
     }
   }
 
   #applySessionEffects(txn: Txn, conn: Conn | undefined): void {
     if (txn.type === "createSession") {
       this.sessions.add(txn.sessionId, txn.timeoutMs, txn.password, this.#nowTick);
-      if (conn && conn.state === "connecting" && conn.sessionId === txn.sessionId) this.#goLive(conn);
+      if (conn && conn.state === "connecting" && conn.sessionId === txn.sessionId) {
+        this.#goLive(conn);
+      }
     } else if (txn.type === "closeSession") {
       this.sessions.remove(txn.sessionId);
       this.watches.removeWatcher(txn.sessionId);
@@ -430,7 +502,9 @@ export class Replica {
     for (const trigger of applied.triggers) {
       for (const sessionId of this.watches.trigger(trigger.type, trigger.path)) {
         const connId = this.#connOfSession.get(sessionId);
-        if (connId !== undefined) this.#send(connId, { t: "event", type: trigger.type, path: trigger.path, zxid });
+        if (connId !== undefined) {
+          this.#send(connId, { t: "event", type: trigger.type, path: trigger.path, zxid });
+        }
       }
     }
   }
@@ -488,7 +562,10 @@ export class Replica {
     const sessionId = conn.sessionId;
     const watchFull = () =>
       this.watches.countFor(sessionId) >= this.#options.watchesPerSessionMax
-        ? error("BadArguments", `session holds the maximum of ${this.#options.watchesPerSessionMax} watches`)
+        ? error(
+          "BadArguments",
+          `session holds the maximum of ${this.#options.watchesPerSessionMax} watches`,
+        )
         : null;
     switch (request.op) {
       case "ping":
@@ -507,7 +584,9 @@ export class Replica {
       case "getChildren": {
         const acl = this.tree.aclOf(request.path);
         if (!acl) return error("NoNode", `${request.path} does not exist`);
-        if (!allowed(acl, Perms.read, item.authIds)) return error("NoAuth", `no READ permission on ${request.path}`);
+        if (!allowed(acl, Perms.read, item.authIds)) {
+          return error("NoAuth", `no READ permission on ${request.path}`);
+        }
         if (request.watch) {
           const full = watchFull();
           if (full) return full;
@@ -534,8 +613,10 @@ export class Replica {
   /** Re-registers a reconnecting client's watches; fires at once those already triggered. */
   #setWatches(conn: Conn, request: Extract<ClientRequest, { op: "setWatches" }>): void {
     const sessionId = conn.sessionId;
-    const fire = (type: ServerMessage & { t: "event" } extends { type: infer T } ? T : never, path: string) =>
-      this.#send(conn.id, { t: "event", type, path, zxid: this.tree.lastZxid });
+    const fire = (
+      type: ServerMessage & { t: "event" } extends { type: infer T } ? T : never,
+      path: string,
+    ) => this.#send(conn.id, { t: "event", type, path, zxid: this.tree.lastZxid });
     for (const path of request.dataWatches) {
       const stat = this.tree.stat(path);
       if (!stat) fire("NodeDeleted", path);
@@ -560,7 +641,11 @@ export class Replica {
     this.#out.push({ type: "send", connId, message });
   }
 
-  #log(level: "debug" | "info" | "warn" | "error", message: string, fields?: Record<string, unknown>): void {
+  #log(
+    level: "debug" | "info" | "warn" | "error",
+    message: string,
+    fields?: Record<string, unknown>,
+  ): void {
     this.#out.push({ type: "log", level, message, fields });
   }
 }

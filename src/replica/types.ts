@@ -34,7 +34,12 @@ export type ReplicaAction =
   | { type: "close"; connId: number; reason: string }
   /** Append and sync these records, then report `durable` with the last zxid. */
   | { type: "persist"; records: TxnRecord[] }
-  | { type: "log"; level: "debug" | "info" | "warn" | "error"; message: string; fields?: Record<string, unknown> };
+  | {
+    type: "log";
+    level: "debug" | "info" | "warn" | "error";
+    message: string;
+    fields?: Record<string, unknown>;
+  };
 
 /** Tunables of a replica; limits default to those in src/constants.ts. */
 export interface ReplicaOptions {

@@ -58,9 +58,13 @@ export class ConfigError extends Error {
 }
 
 function integer(key: string, text: string, min: number, max: number, where: string): number {
-  if (!/^-?\d+$/.test(text.trim())) throw new ConfigError(`${where}: ${key} must be an integer, not "${text}"`);
+  if (!/^-?\d+$/.test(text.trim())) {
+    throw new ConfigError(`${where}: ${key} must be an integer, not "${text}"`);
+  }
   const value = Number(text);
-  if (value < min || value > max) throw new ConfigError(`${where}: ${key} must be in [${min}, ${max}], not ${value}`);
+  if (value < min || value > max) {
+    throw new ConfigError(`${where}: ${key} must be in [${min}, ${max}], not ${value}`);
+  }
   return value;
 }
 
@@ -78,7 +82,8 @@ const fileKeys: Record<string, (config: ServerConfig, value: string, where: stri
   maxClientCnxns: (c, v, w) => c.maxClientCnxns = integer("maxClientCnxns", v, 0, 1_000_000, w),
   myid: (c, v, w) => c.serverId = integer("myid", v, 0, 255, w),
   superDigest: (c, v) => c.superDigest = v,
-  "jute.maxbuffer": (c, v, w) => c.dataBytesMax = integer("jute.maxbuffer", v, 1, 64 * 1024 * 1024, w),
+  "jute.maxbuffer": (c, v, w) =>
+    c.dataBytesMax = integer("jute.maxbuffer", v, 1, 64 * 1024 * 1024, w),
   dataBytesMax: (c, v, w) => c.dataBytesMax = integer("dataBytesMax", v, 1, 64 * 1024 * 1024, w),
 };
 
@@ -122,8 +127,9 @@ export function applyConfigText(config: ServerConfig, text: string, fileName: st
     const value = line.slice(eq + 1).trim();
     const apply = fileKeys[key];
     if (apply) apply(config, value, where);
-    else if (key.startsWith("server.") || ignoredKeys.has(key)) warnings.push(`${where}: ${key} is not used in standalone mode yet`);
-    else warnings.push(`${where}: unknown key ${key} ignored`);
+    else if (key.startsWith("server.") || ignoredKeys.has(key)) {
+      warnings.push(`${where}: ${key} is not used in standalone mode yet`);
+    } else warnings.push(`${where}: unknown key ${key} ignored`);
   });
   return warnings;
 }

@@ -119,9 +119,17 @@ class ServerHost implements CorralServer {
   }
 
   async listen(adapter: NetAdapter, hostname: string): Promise<void> {
-    this.#listener = await adapter.listen({ hostname, port: this.#port }, (socket) => this.#accept(socket));
+    this.#listener = await adapter.listen(
+      { hostname, port: this.#port },
+      (socket) => this.#accept(socket),
+    );
     this.#timer = setInterval(() => this.#step({ type: "tick", nowMs: Date.now() }), this.#tickMs);
-    this.#logger.log("info", "listening", { hostname, port: this.port, runtime: adapter.name, tickMs: this.#tickMs });
+    this.#logger.log("info", "listening", {
+      hostname,
+      port: this.port,
+      runtime: adapter.name,
+      tickMs: this.#tickMs,
+    });
   }
 
   async close(): Promise<void> {
@@ -153,10 +161,13 @@ class ServerHost implements CorralServer {
     const handshakeMs = limits.sessionTimeoutTicksMax * this.#tickMs;
     conn.handshakeTimer = setTimeout(() => {
       conn.handshakeTimer = null;
-      if (!conn.handshaken) this.#protocolError(connId, `no connect frame within ${handshakeMs} ms`);
+      if (!conn.handshaken) {
+        this.#protocolError(connId, `no connect frame within ${handshakeMs} ms`);
+      }
     }, handshakeMs);
     if (this.#closed || (this.#maxClientCnxns > 0 && count > this.#maxClientCnxns)) {
-      const message = `too many connections from ${address} (maxClientCnxns=${this.#maxClientCnxns})`;
+      const message =
+        `too many connections from ${address} (maxClientCnxns=${this.#maxClientCnxns})`;
       this.#logger.log("warn", "connection refused", { connId, address, reason: message });
       this.#write(connId, { t: "refused", err: "Throttled", message });
       socket.close();
@@ -170,8 +181,7 @@ class ServerHost implements CorralServer {
   #onData(connId: number, chunk: Uint8Array): void {
     const conn = this.#conns.get(connId);
     if (!conn) return;
-    // The decoder may keep `chunk`; adapters may reuse it after this call returns.
-    for (const frame of conn.decoder.push(chunk.slice())) {
+    for (const frame of conn.decoder.push(chunk)) {
       if (!this.#conns.has(connId)) return;
       if (!frame.ok) return this.#protocolError(connId, frame.reason);
       if (!conn.handshaken) {
@@ -194,7 +204,14 @@ class ServerHost implements CorralServer {
       if (parsed.ok) {
         this.#step({ type: "request", connId, nowMs: Date.now(), request: parsed.value });
       } else if (parsed.xid !== null) {
-        this.#step({ type: "invalid", connId, nowMs: Date.now(), xid: parsed.xid, err: parsed.err, message: parsed.message });
+        this.#step({
+          type: "invalid",
+          connId,
+          nowMs: Date.now(),
+          xid: parsed.xid,
+          err: parsed.err,
+          message: parsed.message,
+        });
       } else {
         return this.#protocolError(connId, parsed.message, parsed.err);
       }
@@ -202,7 +219,11 @@ class ServerHost implements CorralServer {
   }
 
   /** A frame we cannot answer: say why, close, and log it. Other connections are untouched. */
-  #protocolError(connId: number, reason: string, err: ServerMessage & { t: "error" } extends { err: infer E } ? E : never = "MarshallingError"): void {
+  #protocolError(
+    connId: number,
+    reason: string,
+    err: ServerMessage & { t: "error" } extends { err: infer E } ? E : never = "MarshallingError",
+  ): void {
     const conn = this.#conns.get(connId);
     if (!conn) return;
     this.#logger.log("warn", "closing connection after a protocol error", {
@@ -243,7 +264,10 @@ class ServerHost implements CorralServer {
       actions = this.replica.step(event);
     } catch (e) {
       // A broken invariant: stop loudly rather than serve from a state we no longer trust.
-      this.#logger.log("error", "replica invariant violated; stopping", { error: String(e), event: event.type });
+      this.#logger.log("error", "replica invariant violated; stopping", {
+        error: String(e),
+        event: event.type,
+      });
       void this.close();
       throw e;
     }
@@ -259,7 +283,10 @@ class ServerHost implements CorralServer {
         if (conn) this.#clearHandshakeTimer(conn);
         this.#conns.delete(action.connId);
         conn?.socket.close();
-        this.#logger.log("debug", "connection closed by server", { connId: action.connId, reason: action.reason });
+        this.#logger.log("debug", "connection closed by server", {
+          connId: action.connId,
+          reason: action.reason,
+        });
         return;
       }
       case "persist":

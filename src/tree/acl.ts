@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Acl } from "./types.ts";
-import { opError, type OpError } from "./types.ts";
+import { type OpError, opError } from "./types.ts";
 
 /** An identity a connection has proven: ("ip", "127.0.0.1"), ("digest", "bob:hash"), ("super", ""). */
 export interface AuthId {
@@ -127,7 +127,9 @@ export function fixupAcl(acl: readonly Acl[], ids: readonly AuthId[]): Acl[] | O
   if (acl.length === 0) return opError("InvalidACL", "an ACL must have at least one entry");
   const out: Acl[] = [];
   for (const entry of acl) {
-    if (entry.perms === 0) return opError("InvalidACL", `ACL entry ${entry.scheme}:${entry.id} grants no permission`);
+    if (entry.perms === 0) {
+      return opError("InvalidACL", `ACL entry ${entry.scheme}:${entry.id} grants no permission`);
+    }
     switch (entry.scheme) {
       case "world":
         if (entry.id !== "anyone") return opError("InvalidACL", `world ACL id must be "anyone"`);
@@ -136,7 +138,10 @@ export function fixupAcl(acl: readonly Acl[], ids: readonly AuthId[]): Acl[] | O
       case "auth": {
         const authed = ids.filter((a) => a.scheme === "digest" || a.scheme === "super");
         if (authed.length === 0) {
-          return opError("InvalidACL", "the auth scheme needs an authenticated identity (addAuth first)");
+          return opError(
+            "InvalidACL",
+            "the auth scheme needs an authenticated identity (addAuth first)",
+          );
         }
         for (const who of authed) out.push({ perms: entry.perms, scheme: who.scheme, id: who.id });
         break;

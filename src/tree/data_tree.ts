@@ -81,8 +81,15 @@ export class DataTree {
   #lastZxid = 0;
 
   constructor() {
-    this.#nodes.set("/", { data: new Uint8Array(0), acl: [...openAcl], stat: emptyStat(), children: new Set() });
-    for (const path of reservedPaths) this.#insert(path, new Uint8Array(0), [...openAcl], emptyStat());
+    this.#nodes.set("/", {
+      data: new Uint8Array(0),
+      acl: [...openAcl],
+      stat: emptyStat(),
+      children: new Set(),
+    });
+    for (const path of reservedPaths) {
+      this.#insert(path, new Uint8Array(0), [...openAcl], emptyStat());
+    }
   }
 
   /** zxid of the last applied record. */

@@ -14,7 +14,9 @@ function badChar(code: number): boolean {
 }
 
 /**
- * Returns why `path` is not a valid absolute znode path, or null when it is.
+ * Returns why `path` is not a valid absolute znode path, or null when it is. For a sequential
+ * create the server appends a counter, so `sequential` judges `path` with one appended, as
+ * ZooKeeper does (`/q/` is a fine sequential path and yields `/q/0000000001`).
  *
  * @example
  * ```ts
@@ -23,7 +25,8 @@ function badChar(code: number): boolean {
  * validatePath("/a/"); // "must not end with /"
  * ```
  */
-export function validatePath(path: string): string | null {
+export function validatePath(path: string, sequential = false): string | null {
+  if (sequential) return validatePath(path + "1");
   if (path.length === 0) return "must not be empty";
   if (path[0] !== "/") return "must start with /";
   if (encoder.encode(path).byteLength > pathBytesMax) return `longer than ${pathBytesMax} bytes`;

@@ -67,10 +67,11 @@ export class FrameDecoder {
     return this.#bytes;
   }
 
-  /** Appends bytes and returns every frame now complete, in order. */
+  /** Appends bytes (copied; the caller may reuse `chunk`) and returns every complete frame. */
   push(chunk: Uint8Array): FrameResult[] {
     if (this.#failed || chunk.byteLength === 0) return [];
-    this.#chunks.push(chunk);
+    // Copy: adapters may reuse `chunk`, and decoded byte strings are views into what we keep.
+    this.#chunks.push(chunk.slice());
     this.#bytes += chunk.byteLength;
     // Waiting for the rest of a large frame costs nothing per chunk: no copying until it is whole.
     if (this.#bytes < this.#needed) return [];
@@ -114,7 +115,11 @@ export class FrameDecoder {
       try {
         results.push({ ok: true, message: decodeBody(body) });
       } catch (e) {
-        results.push({ ok: false, fatal: false, reason: `malformed CBOR: ${(e as Error).message}` });
+        results.push({
+          ok: false,
+          fatal: false,
+          reason: `malformed CBOR: ${(e as Error).message}`,
+        });
       }
     }
     return offset;

@@ -7,7 +7,14 @@
  * @module
  */
 import type { Acl, CreateMode, ErrorCode, Stat, WatchEventType } from "../tree/types.ts";
-import { aclEntriesMax, authBytesMax, dataBytesMax, multiOpsMax, protocolVersion, setWatchesPathsMax } from "../constants.ts";
+import {
+  aclEntriesMax,
+  authBytesMax,
+  dataBytesMax,
+  multiOpsMax,
+  protocolVersion,
+  setWatchesPathsMax,
+} from "../constants.ts";
 import { createModes } from "../tree/types.ts";
 import { validatePath } from "../tree/path.ts";
 
@@ -183,10 +190,12 @@ function str(obj: Record<string, unknown>, key: string): string {
   return value;
 }
 
-function path(obj: Record<string, unknown>, key = "path"): string {
+function path(obj: Record<string, unknown>, key = "path", sequential = false): string {
   const value = str(obj, key);
-  const problem = validatePath(value);
-  if (problem !== null) throw new Bad("BadArguments", `invalid path ${JSON.stringify(value)}: ${problem}`);
+  const problem = validatePath(value, sequential);
+  if (problem !== null) {
+    throw new Bad("BadArguments", `invalid path ${JSON.stringify(value)}: ${problem}`);
+  }
   return value;
 }
 
@@ -241,14 +250,18 @@ function multiOp(value: unknown, i: number): MultiOp {
   switch (value["op"]) {
     case "check":
       return { op: "check", path: path(value), version: version(value) };
-    case "create":
+    case "create": {
+      const createMode = mode(value);
+      const sequential = createMode === "persistentSequential" ||
+        createMode === "ephemeralSequential";
       return {
         op: "create",
-        path: path(value),
+        path: path(value, "path", sequential),
         data: bytes(value, "data", dataBytesMax),
         acl: acl(value),
-        mode: mode(value),
+        mode: createMode,
       };
+    }
     case "setData":
       return {
         op: "setData",
@@ -305,7 +318,9 @@ function request(obj: Record<string, unknown>, xid: number): ClientRequest {
     default:
       throw new Bad(
         typeof op === "string" ? "Unimplemented" : "BadArguments",
-        typeof op === "string" ? `unknown op ${JSON.stringify(op.slice(0, 64))}` : `field "op" must be a string`,
+        typeof op === "string"
+          ? `unknown op ${JSON.stringify(op.slice(0, 64))}`
+          : `field "op" must be a string`,
       );
   }
 }
@@ -323,7 +338,12 @@ function request(obj: Record<string, unknown>, xid: number): ClientRequest {
  */
 export function parseRequest(value: unknown): Parsed<ClientRequest> {
   if (!isRecord(value)) {
-    return { ok: false, xid: null, err: "MarshallingError", message: "a request must be a CBOR map" };
+    return {
+      ok: false,
+      xid: null,
+      err: "MarshallingError",
+      message: "a request must be a CBOR map",
+    };
   }
   const xid = value["xid"];
   if (typeof xid !== "number" || !Number.isSafeInteger(xid) || xid < 0 || xid > 0x7fffffff) {

@@ -8,7 +8,9 @@ import type { ReplicaAction, ReplicaEvent, ReplicaOptions } from "../../src/repl
 import type { TxnRecord } from "../../src/tree/txn.ts";
 import type { ClientRequest, ServerMessage } from "../../src/wire/messages.ts";
 
-type RequestInput = { [K in ClientRequest["op"]]: Omit<Extract<ClientRequest, { op: K }>, "xid"> }[ClientRequest["op"]];
+type RequestInput = {
+  [K in ClientRequest["op"]]: Omit<Extract<ClientRequest, { op: K }>, "xid">;
+}[ClientRequest["op"]];
 
 /** A replica plus a transcript of what each connection received. */
 export class Harness {
@@ -51,7 +53,11 @@ export class Harness {
   }
 
   /** Opens a session on `connId`; returns the connected message. */
-  connect(connId: number, timeoutMs = 1000, resume?: { sessionId: number; password: Uint8Array; lastZxid?: number }) {
+  connect(
+    connId: number,
+    timeoutMs = 1000,
+    resume?: { sessionId: number; password: Uint8Array; lastZxid?: number },
+  ) {
     this.step({
       type: "connect",
       connId,
@@ -74,7 +80,12 @@ export class Harness {
   send(connId: number, request: RequestInput): number {
     const xid = (this.#xid.get(connId) ?? 0) + 1;
     this.#xid.set(connId, xid);
-    this.step({ type: "request", connId, nowMs: this.nowMs, request: { ...request, xid } as ClientRequest });
+    this.step({
+      type: "request",
+      connId,
+      nowMs: this.nowMs,
+      request: { ...request, xid } as ClientRequest,
+    });
     return xid;
   }
 

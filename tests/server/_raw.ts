@@ -38,7 +38,14 @@ export class RawConn {
   /** Opens a connection and completes the handshake for a new session. */
   static async session(port: number): Promise<RawConn> {
     const conn = await RawConn.open(port);
-    conn.sendMessage({ op: "connect", proto: 1, timeoutMs: 5000, sessionId: 0, password: new Uint8Array(), lastZxid: 0 });
+    conn.sendMessage({
+      op: "connect",
+      proto: 1,
+      timeoutMs: 5000,
+      sessionId: 0,
+      password: new Uint8Array(),
+      lastZxid: 0,
+    });
     await conn.until((m) => m.some((x) => x.t === "connected"));
     return conn;
   }
@@ -54,7 +61,10 @@ export class RawConn {
   /** Waits until `done(messages)` holds or the socket closes; fails after `timeoutMs`. */
   until(done: (messages: ServerMessage[]) => boolean, timeoutMs = 5000): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("timed out waiting for the server")), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error("timed out waiting for the server")),
+        timeoutMs,
+      );
       const check = () => {
         if (done(this.messages) || this.closed) {
           clearTimeout(timer);
@@ -68,7 +78,9 @@ export class RawConn {
   }
 
   /** Sends one request and waits for its response. */
-  async call(request: { xid: number; op: string; [key: string]: unknown }): Promise<Extract<ServerMessage, { t: "res" }>> {
+  async call(
+    request: { xid: number; op: string; [key: string]: unknown },
+  ): Promise<Extract<ServerMessage, { t: "res" }>> {
     this.sendMessage(request);
     await this.until((m) => m.some((x) => x.t === "res" && x.xid === request.xid));
     const response = this.messages.find((x) => x.t === "res" && x.xid === request.xid);

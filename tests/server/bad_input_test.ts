@@ -10,7 +10,10 @@ async function withBystander(attack: (port: number) => Promise<void>): Promise<v
   const server = await startServer({ port: 0, hostname: "127.0.0.1", tickMs: 200 });
   const bystander = await RawConn.session(server.port);
   try {
-    assert.equal((await bystander.call({ xid: 1, op: "create", path: "/by", mode: "ephemeral" })).path, "/by");
+    assert.equal(
+      (await bystander.call({ xid: 1, op: "create", path: "/by", mode: "ephemeral" })).path,
+      "/by",
+    );
     await attack(server.port);
     const after = await bystander.call({ xid: 2, op: "getData", path: "/by" });
     assert.equal(after.err, undefined, "the bystander session is unaffected");
@@ -54,7 +57,10 @@ Deno.test("server refuses an oversized frame with an error and closes only that 
     conn.sendBytes(header(64 * 1024 * 1024));
     await conn.until((m) => m.some((x) => x.t === "error"));
     const error = conn.messages.find((x) => x.t === "error");
-    assert.ok(error && error.t === "error" && /over the .*limit/.test(error.message), JSON.stringify(error));
+    assert.ok(
+      error && error.t === "error" && /over the .*limit/.test(error.message),
+      JSON.stringify(error),
+    );
     await conn.until(() => conn.closed);
     assert.ok(conn.closed);
   });
@@ -91,7 +97,11 @@ Deno.test("server answers invalid paths, wrong types, unknown ops and 2 MiB data
       [{ op: "create", path: "/a/" }, "BadArguments", /must not end with \//],
       [{ op: "getData", path: 42 }, "BadArguments", /"path" must be a string/],
       [{ op: "setData", path: "/a", version: "1" }, "BadArguments", /"version" must be an integer/],
-      [{ op: "create", path: "/big", data: new Uint8Array(2 * 1024 * 1024) }, "BadArguments", /over the 1048576-byte limit/],
+      [
+        { op: "create", path: "/big", data: new Uint8Array(2 * 1024 * 1024) },
+        "BadArguments",
+        /over the 1048576-byte limit/,
+      ],
       [{ op: "frobnicate", path: "/" }, "Unimplemented", /unknown op "frobnicate"/],
       [{ op: "multi", ops: [{ op: "nope" }] }, "BadArguments", /ops\[0\]\.op/],
       [{ op: "create", path: "/acl", acl: [{ perms: 99 }] }, "InvalidACL", /perms/],
@@ -102,7 +112,12 @@ Deno.test("server answers invalid paths, wrong types, unknown ops and 2 MiB data
       assert.equal(response.err, err, JSON.stringify(request).slice(0, 80));
       assert.match(response.message ?? "", message);
     }
-    const ok = await conn.call({ xid: ++xid, op: "create", path: "/fine", data: new Uint8Array([1]) });
+    const ok = await conn.call({
+      xid: ++xid,
+      op: "create",
+      path: "/fine",
+      data: new Uint8Array([1]),
+    });
     assert.equal(ok.path, "/fine", "the connection still works");
     const big = await conn.call({ xid: ++xid, op: "exists", path: "/big" });
     assert.equal(big.stat, null, "nothing of a bad request was applied");

@@ -19,9 +19,18 @@ Deno.test("applyConfigText() reads zoo.cfg keys, keeping clientPort's ZooKeeper 
 });
 
 Deno.test("applyConfigText() names the file and line of a bad value", () => {
-  assert.throws(() => applyConfigText(defaultConfig(), "tickTime=fast\n", "my.cfg"), (e: unknown) => {
-    return e instanceof ConfigError && /my\.cfg:1: tickTime must be an integer/.test(e.message);
-  });
-  assert.throws(() => applyConfigText(defaultConfig(), "\nnot a pair\n", "my.cfg"), /my\.cfg:2: expected key=value/);
-  assert.throws(() => applyConfigText(defaultConfig(), "cborClientPort=70000", "c"), /\[0, 65535\]/);
+  assert.throws(
+    () => applyConfigText(defaultConfig(), "tickTime=fast\n", "my.cfg"),
+    (e: unknown) => {
+      return e instanceof ConfigError && /my\.cfg:1: tickTime must be an integer/.test(e.message);
+    },
+  );
+  assert.throws(
+    () => applyConfigText(defaultConfig(), "\nnot a pair\n", "my.cfg"),
+    /my\.cfg:2: expected key=value/,
+  );
+  assert.throws(
+    () => applyConfigText(defaultConfig(), "cborClientPort=70000", "c"),
+    /\[0, 65535\]/,
+  );
 });

@@ -35,10 +35,25 @@ Deno.test("ipMatches() handles exact addresses, CIDR and IPv6", () => {
 
 Deno.test("fixupAcl() expands auth to the session's digests and rejects bad entries", () => {
   const ids = [{ scheme: "ip", id: "127.0.0.1" }, { scheme: "digest", id: "bob:h" }];
-  assert.deepEqual(fixupAcl([{ perms: 31, scheme: "auth", id: "" }], ids), [{ perms: 31, scheme: "digest", id: "bob:h" }]);
-  const noAuth = fixupAcl([{ perms: 31, scheme: "auth", id: "" }], [{ scheme: "ip", id: "1.2.3.4" }]);
+  assert.deepEqual(fixupAcl([{ perms: 31, scheme: "auth", id: "" }], ids), [{
+    perms: 31,
+    scheme: "digest",
+    id: "bob:h",
+  }]);
+  const noAuth = fixupAcl([{ perms: 31, scheme: "auth", id: "" }], [{
+    scheme: "ip",
+    id: "1.2.3.4",
+  }]);
   assert.equal("err" in noAuth && noAuth.err, "InvalidACL");
-  for (const bad of [[], [{ perms: 31, scheme: "world", id: "everyone" }], [{ perms: 31, scheme: "x", id: "y" }], [{ perms: 31, scheme: "digest", id: "nocolon" }], [{ perms: 31, scheme: "ip", id: "nope" }]]) {
+  for (
+    const bad of [
+      [],
+      [{ perms: 31, scheme: "world", id: "everyone" }],
+      [{ perms: 31, scheme: "x", id: "y" }],
+      [{ perms: 31, scheme: "digest", id: "nocolon" }],
+      [{ perms: 31, scheme: "ip", id: "nope" }],
+    ]
+  ) {
     const result = fixupAcl(bad, ids);
     assert.equal("err" in result && result.err, "InvalidACL", JSON.stringify(bad));
   }

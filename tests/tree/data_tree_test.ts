@@ -20,7 +20,14 @@ Deno.test("DataTree starts with / and the reserved /zookeeper nodes", () => {
 Deno.test("DataTree.apply() of a create sets every stat field and fires NodeCreated + NodeChildrenChanged", () => {
   const tree = new DataTree();
   const apply = applier(tree);
-  const result = apply({ type: "create", path: "/a", data: bytes("hi"), acl: open, ephemeralOwner: 0, parentCversion: 1 }, 42);
+  const result = apply({
+    type: "create",
+    path: "/a",
+    data: bytes("hi"),
+    acl: open,
+    ephemeralOwner: 0,
+    parentCversion: 1,
+  }, 42);
   const stat = tree.stat("/a")!;
   assert.deepEqual(stat, {
     czxid: 1,
@@ -37,13 +44,23 @@ Deno.test("DataTree.apply() of a create sets every stat field and fires NodeCrea
   });
   assert.equal(tree.stat("/")!.pzxid, 1);
   assert.equal(tree.stat("/")!.cversion, 1);
-  assert.deepEqual(result.triggers, [{ type: "NodeCreated", path: "/a" }, { type: "NodeChildrenChanged", path: "/" }]);
+  assert.deepEqual(result.triggers, [{ type: "NodeCreated", path: "/a" }, {
+    type: "NodeChildrenChanged",
+    path: "/",
+  }]);
 });
 
 Deno.test("DataTree.apply() of setData bumps version and mzxid, not pzxid", () => {
   const tree = new DataTree();
   const apply = applier(tree);
-  apply({ type: "create", path: "/a", data: bytes(""), acl: open, ephemeralOwner: 0, parentCversion: 1 });
+  apply({
+    type: "create",
+    path: "/a",
+    data: bytes(""),
+    acl: open,
+    ephemeralOwner: 0,
+    parentCversion: 1,
+  });
   const result = apply({ type: "setData", path: "/a", data: bytes("xyz"), version: 1 }, 9);
   const stat = tree.stat("/a")!;
   assert.equal(stat.version, 1);
@@ -57,14 +74,31 @@ Deno.test("DataTree.apply() of setData bumps version and mzxid, not pzxid", () =
 Deno.test("DataTree.apply() of closeSession deletes exactly that session's ephemerals", () => {
   const tree = new DataTree();
   const apply = applier(tree);
-  apply({ type: "create", path: "/e1", data: bytes(""), acl: open, ephemeralOwner: 7, parentCversion: 1 });
-  apply({ type: "create", path: "/e2", data: bytes(""), acl: open, ephemeralOwner: 8, parentCversion: 2 });
+  apply({
+    type: "create",
+    path: "/e1",
+    data: bytes(""),
+    acl: open,
+    ephemeralOwner: 7,
+    parentCversion: 1,
+  });
+  apply({
+    type: "create",
+    path: "/e2",
+    data: bytes(""),
+    acl: open,
+    ephemeralOwner: 8,
+    parentCversion: 2,
+  });
   assert.deepEqual(tree.ephemeralsOf(7), ["/e1"]);
   const result = apply({ type: "closeSession", sessionId: 7 });
   assert.equal(tree.has("/e1"), false);
   assert.equal(tree.has("/e2"), true);
   assert.deepEqual(result.results, [{ type: "closeSession", deleted: ["/e1"] }]);
-  assert.deepEqual(result.triggers, [{ type: "NodeDeleted", path: "/e1" }, { type: "NodeChildrenChanged", path: "/" }]);
+  assert.deepEqual(result.triggers, [{ type: "NodeDeleted", path: "/e1" }, {
+    type: "NodeChildrenChanged",
+    path: "/",
+  }]);
   assert.deepEqual(tree.ephemeralOwners(), [8]);
 });
 
@@ -74,7 +108,14 @@ Deno.test("DataTree.apply() of a multi applies every op under one zxid", () => {
   const result = apply({
     type: "multi",
     txns: [
-      { type: "create", path: "/m", data: bytes(""), acl: open, ephemeralOwner: 0, parentCversion: 1 },
+      {
+        type: "create",
+        path: "/m",
+        data: bytes(""),
+        acl: open,
+        ephemeralOwner: 0,
+        parentCversion: 1,
+      },
       { type: "setData", path: "/m", data: bytes("v"), version: 1 },
     ],
   });
@@ -87,15 +128,45 @@ Deno.test("DataTree.apply() of a multi applies every op under one zxid", () => {
 Deno.test("DataTree.apply() refuses a zxid that does not grow (invariant)", () => {
   const tree = new DataTree();
   tree.apply({ zxid: 5, timeMs: 0, sessionId: 0, txn: { type: "check", path: "/", version: -1 } });
-  assert.throws(() => tree.apply({ zxid: 5, timeMs: 0, sessionId: 0, txn: { type: "check", path: "/", version: -1 } }), /invariant/);
+  assert.throws(
+    () =>
+      tree.apply({
+        zxid: 5,
+        timeMs: 0,
+        sessionId: 0,
+        txn: { type: "check", path: "/", version: -1 },
+      }),
+    /invariant/,
+  );
 });
 
 Deno.test("DataTree.paths() lists parents before children", () => {
   const tree = new DataTree();
   const apply = applier(tree);
-  apply({ type: "create", path: "/b", data: bytes(""), acl: open, ephemeralOwner: 0, parentCversion: 1 });
-  apply({ type: "create", path: "/b/c", data: bytes(""), acl: open, ephemeralOwner: 0, parentCversion: 1 });
-  apply({ type: "create", path: "/a", data: bytes(""), acl: open, ephemeralOwner: 0, parentCversion: 2 });
+  apply({
+    type: "create",
+    path: "/b",
+    data: bytes(""),
+    acl: open,
+    ephemeralOwner: 0,
+    parentCversion: 1,
+  });
+  apply({
+    type: "create",
+    path: "/b/c",
+    data: bytes(""),
+    acl: open,
+    ephemeralOwner: 0,
+    parentCversion: 1,
+  });
+  apply({
+    type: "create",
+    path: "/a",
+    data: bytes(""),
+    acl: open,
+    ephemeralOwner: 0,
+    parentCversion: 2,
+  });
   assert.deepEqual([...tree.paths()], ["/", "/a", "/b", "/b/c", "/zookeeper", "/zookeeper/quota"]);
 });
 

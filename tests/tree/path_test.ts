@@ -1,5 +1,12 @@
 import assert from "../assert.ts";
-import { baseName, parentOf, sequenceSuffix, validatePath, withChroot, withoutChroot } from "../../src/tree/path.ts";
+import {
+  baseName,
+  parentOf,
+  sequenceSuffix,
+  validatePath,
+  withChroot,
+  withoutChroot,
+} from "../../src/tree/path.ts";
 
 Deno.test("validatePath() accepts absolute paths and the root", () => {
   for (const path of ["/", "/a", "/a/b", "/a-b_c.d", "/ünï/cødé", "/a/.b", "/a/b..c"]) {
@@ -20,7 +27,9 @@ Deno.test("validatePath() rejects what ZooKeeper rejects, saying why", () => {
     ["/\ud800", /invalid character/],
     ["/" + "x".repeat(5000), /longer than/],
   ];
-  for (const [path, why] of cases) assert.match(validatePath(path) ?? "valid", why, JSON.stringify(path));
+  for (const [path, why] of cases) {
+    assert.match(validatePath(path) ?? "valid", why, JSON.stringify(path));
+  }
 });
 
 Deno.test("parentOf() and baseName() split a path", () => {
@@ -44,4 +53,11 @@ Deno.test("withChroot() and withoutChroot() confine paths to the chroot", () => 
   assert.equal(withoutChroot("/app", "/app/x"), "/x");
   assert.equal(withoutChroot("/app", "/apple"), null);
   assert.equal(withoutChroot("/app", "/other"), null);
+});
+
+Deno.test("validatePath() judges a sequential path with its counter appended", () => {
+  assert.equal(validatePath("/q/", true), null);
+  assert.equal(validatePath("/q/job-", true), null);
+  assert.match(validatePath("/q/", false) ?? "", /end with/);
+  assert.match(validatePath("/q//", true) ?? "", /empty name/);
 });

@@ -19,7 +19,11 @@ Deno.test("WatchTable routes each event type to ZooKeeper's tables", () => {
   watches.add("data", "/b", 3);
   watches.add("child", "/b", 3);
   watches.add("child", "/b", 4);
-  assert.deepEqual(watches.trigger("NodeDeleted", "/b").sort(), [3, 4], "a watcher in both tables is told once");
+  assert.deepEqual(
+    watches.trigger("NodeDeleted", "/b").sort(),
+    [3, 4],
+    "a watcher in both tables is told once",
+  );
   assert.equal(watches.size, 0);
 });
 

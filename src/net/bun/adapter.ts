@@ -264,4 +264,3 @@ class BunSocket implements Socket {
     }
   }
 }
-

@@ -1,0 +1,127 @@
+/**
+ * Flags shared by several commands, and those of `serve` and `shell`, in one place so help and
+ * parsing cannot disagree.
+ * @module
+ */
+import type { FlagSpec } from "./args.ts";
+
+/** Default `--server` when neither the flag nor `CORRAL_SERVER` is set. */
+export const serverDefault = "127.0.0.1:2281";
+
+/** Default requested session timeout of CLI sessions. */
+export const sessionTimeoutMsDefault = 30_000;
+
+/** Default longest wait for the first connection. */
+export const connectTimeoutMsDefault = 10_000;
+
+/** Default longest wait for a watch event of a one-shot `-w`. */
+export const waitMsDefault = 60_000;
+
+/** `--help`, accepted everywhere. */
+export const helpFlag: FlagSpec = {
+  name: "help",
+  short: "h",
+  kind: "boolean",
+  description: "Show help and exit.",
+};
+
+/** `--json`, accepted by every znode command. */
+export const jsonFlag: FlagSpec = {
+  name: "json",
+  kind: "boolean",
+  description: "Print one JSON object per line instead of zkCli-style text (stat included).",
+};
+
+/** `--server`, for every command that opens a session. */
+export const serverFlag: FlagSpec = {
+  name: "server",
+  kind: "string",
+  valueName: "HOST:PORT[,HOST:PORT][/chroot]",
+  description: `Servers to connect to (default: env CORRAL_SERVER, else ${serverDefault}).`,
+};
+
+/** Session flags of one-shot commands and the shell. */
+export const sessionFlags: readonly FlagSpec[] = [
+  serverFlag,
+  {
+    name: "auth",
+    kind: "string",
+    multiple: true,
+    valueName: "SCHEME:AUTH",
+    description: "Authenticate before the command, e.g. digest:bob:secret (repeatable).",
+  },
+  {
+    name: "session-timeout-ms",
+    kind: "integer",
+    valueName: "N",
+    description: `Requested session timeout (default ${sessionTimeoutMsDefault}).`,
+  },
+  {
+    name: "connect-timeout-ms",
+    kind: "integer",
+    valueName: "N",
+    description: `Give up connecting after N ms (default ${connectTimeoutMsDefault}).`,
+  },
+];
+
+/** `--wait-ms`, for one-shot commands with `-w`. */
+export const waitFlag: FlagSpec = {
+  name: "wait-ms",
+  kind: "integer",
+  valueName: "N",
+  description:
+    `With -w: give up waiting for the event after N ms, exit 1 (default ${waitMsDefault}).`,
+};
+
+/** Flags of `corral serve`. */
+export const serveFlags: readonly FlagSpec[] = [
+  {
+    name: "port",
+    kind: "integer",
+    valueName: "N",
+    description: "CBOR client port; 0 picks a free one (default 2281).",
+  },
+  {
+    name: "host",
+    kind: "string",
+    valueName: "ADDR",
+    description: "Address to bind (default 0.0.0.0).",
+  },
+  {
+    name: "data-dir",
+    kind: "string",
+    valueName: "DIR",
+    description: "Data directory, created if missing (default ./corral-data).",
+  },
+  {
+    name: "config",
+    kind: "string",
+    valueName: "FILE",
+    description: "zoo.cfg-style file of key=value lines; flags override it.",
+  },
+  {
+    name: "tick-ms",
+    kind: "integer",
+    valueName: "N",
+    description: "Tick length in ms (default 2000).",
+  },
+  {
+    name: "server-id",
+    kind: "integer",
+    valueName: "N",
+    description: "This server's id, 0-255 (default 1).",
+  },
+  {
+    name: "max-client-cnxns",
+    kind: "integer",
+    valueName: "N",
+    description: "Most connections from one address, 0 = no limit (default 60).",
+  },
+  {
+    name: "log-level",
+    kind: "string",
+    valueName: "LEVEL",
+    description: "debug, info, warn or error (default info). Logs are JSON lines on stderr.",
+  },
+  helpFlag,
+];

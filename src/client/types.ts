@@ -1,0 +1,280 @@
+/**
+ * The public vocabulary of the client: watch events and watchers, session states, options of
+ * {@linkcode connect} and of each operation, results, and the {@linkcode op} builders of multi.
+ * @module
+ */
+import type { Acl, CreateMode, Stat, WatchEventType } from "../tree/types.ts";
+import type { NetAdapter } from "../net/types.ts";
+import type { MultiResult } from "../wire/messages.ts";
+
+/**
+ * A watch notification as the client delivers it: what happened, and where (chroot stripped).
+ *
+ * @example
+ * ```ts
+ * import type { WatchEvent } from "./types.ts";
+ * const event: WatchEvent = { type: "NodeDataChanged", path: "/config" };
+ * ```
+ */
+export interface WatchEvent {
+  type: WatchEventType;
+  path: string;
+}
+
+/**
+ * A function called once when the change it watches happens.
+ *
+ * @example
+ * ```ts
+ * import type { Watcher } from "./types.ts";
+ * const watcher: Watcher = (event) => console.log(event.type, event.path);
+ * ```
+ */
+export type Watcher = (event: WatchEvent) => void;
+
+/**
+ * `true` watches with the default watcher of {@linkcode ConnectOptions}; a function watches with itself.
+ *
+ * @example
+ * ```ts
+ * import type { WatchOption } from "./types.ts";
+ * const useDefault: WatchOption = true;
+ * const own: WatchOption = (event) => console.log(event.path);
+ * ```
+ */
+export type WatchOption = boolean | Watcher;
+
+/**
+ * What `client.on("state", fn)` reports (REFERENCE §3).
+ *
+ * @example
+ * ```ts
+ * import type { SessionEvent } from "./types.ts";
+ * const onState = (event: SessionEvent) => {
+ *   if (event === "Expired") console.log("the session is gone: build a new client");
+ * };
+ * ```
+ */
+export type SessionEvent = "SyncConnected" | "Disconnected" | "Expired" | "AuthFailed" | "Closed";
+
+/**
+ * The state of a {@linkcode Client}. `AuthFailed` is an event only: the session stays usable.
+ *
+ * @example
+ * ```ts
+ * import type { ClientState } from "./types.ts";
+ * const usable = (state: ClientState) => state === "SyncConnected" || state === "Disconnected";
+ * ```
+ */
+export type ClientState = "SyncConnected" | "Disconnected" | "Expired" | "Closed";
+
+/**
+ * Data given to create/setData: bytes, or a string sent as UTF-8.
+ *
+ * @example
+ * ```ts
+ * import type { Data } from "./types.ts";
+ * const text: Data = "v1";
+ * const bytes: Data = new Uint8Array([1, 2, 3]);
+ * ```
+ */
+export type Data = Uint8Array | string;
+
+/**
+ * Credentials to authenticate with; today only the `digest` scheme with `"user:password"`.
+ *
+ * @example
+ * ```ts
+ * import type { AuthInfo } from "./types.ts";
+ * const auth: AuthInfo = { scheme: "digest", auth: "bob:secret" };
+ * ```
+ */
+export interface AuthInfo {
+  scheme: string;
+  auth: Data;
+}
+
+/**
+ * Options of {@linkcode connect}.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectOptions } from "./types.ts";
+ * const options: ConnectOptions = {
+ *   sessionTimeoutMs: 6_000,
+ *   watcher: (event) => console.log(event),
+ *   auth: [{ scheme: "digest", auth: "bob:secret" }],
+ * };
+ * ```
+ */
+export interface ConnectOptions {
+  /** Requested session timeout; the server clamps it to [2, 20] ticks. Default 10000. */
+  sessionTimeoutMs?: number;
+  /** How long {@linkcode connect} keeps trying the host list before it rejects. Default 10000. */
+  connectTimeoutMs?: number;
+  /** Called for watches registered with `watch: true`. */
+  watcher?: Watcher;
+  /** TCP implementation. Default: the running runtime's (`defaultAdapter()`). */
+  adapter?: NetAdapter;
+  /** Credentials added right after the session opens (and again after every reconnect). */
+  auth?: AuthInfo[];
+  /** First delay between reconnect attempts; doubles per failure. Default 10. */
+  retryDelayMsMin?: number;
+  /** Largest delay between reconnect attempts. Default 1000. */
+  retryDelayMsMax?: number;
+}
+
+/**
+ * Options of {@linkcode Client.create}.
+ *
+ * @example
+ * ```ts
+ * import type { CreateOptions } from "./types.ts";
+ * import { openAcl } from "../tree/types.ts";
+ * const options: CreateOptions = { mode: "ephemeralSequential", acl: openAcl };
+ * ```
+ */
+export interface CreateOptions {
+  /** Default `persistent`. */
+  mode?: CreateMode;
+  /** Default {@linkcode openAcl} (world:anyone, all permissions). */
+  acl?: readonly Acl[];
+}
+
+/**
+ * Options of conditional updates: `version` -1 (the default) matches any version.
+ *
+ * @example
+ * ```ts
+ * import type { VersionOptions } from "./types.ts";
+ * const onlyIfUnchanged: VersionOptions = { version: 3 };
+ * ```
+ */
+export interface VersionOptions {
+  version?: number;
+}
+
+/**
+ * Options of reads that can leave a watch.
+ *
+ * @example
+ * ```ts
+ * import type { WatchOptions } from "./types.ts";
+ * const options: WatchOptions = { watch: (event) => console.log(event.type) };
+ * ```
+ */
+export interface WatchOptions {
+  watch?: WatchOption;
+}
+
+/**
+ * Data and stat of a node.
+ *
+ * @example
+ * ```ts
+ * import type { NodeData } from "./types.ts";
+ * const show = ({ data, stat }: NodeData) => console.log(new TextDecoder().decode(data), stat.version);
+ * ```
+ */
+export interface NodeData {
+  data: Uint8Array;
+  stat: Stat;
+}
+
+/**
+ * Children names (unsorted, as the server lists them) and the parent's stat.
+ *
+ * @example
+ * ```ts
+ * import type { ChildrenWithStat } from "./types.ts";
+ * const count = ({ children, stat }: ChildrenWithStat) => children.length === stat.numChildren;
+ * ```
+ */
+export interface ChildrenWithStat {
+  children: string[];
+  stat: Stat;
+}
+
+/**
+ * ACL and stat of a node.
+ *
+ * @example
+ * ```ts
+ * import type { NodeAcl } from "./types.ts";
+ * const aversion = ({ stat }: NodeAcl) => stat.aversion;
+ * ```
+ */
+export interface NodeAcl {
+  acl: Acl[];
+  stat: Stat;
+}
+
+/**
+ * One op of {@linkcode Client.multi}; build them with {@linkcode op}.
+ *
+ * @example
+ * ```ts
+ * import { type Op, op } from "./types.ts";
+ * const ops: Op[] = [op.check("/a", 1), { op: "delete", path: "/a/b" }];
+ * ```
+ */
+export type Op =
+  | { op: "check"; path: string; version: number }
+  | { op: "create"; path: string; data?: Data; acl?: readonly Acl[]; mode?: CreateMode }
+  | { op: "setData"; path: string; data: Data; version?: number }
+  | { op: "delete"; path: string; version?: number };
+
+/**
+ * Outcome of one op of a multi: the op's result, or (in a failed multi) an error.
+ *
+ * @example
+ * ```ts
+ * import type { OpResult } from "./types.ts";
+ * const createdPath = (result: OpResult) => result.op === "create" ? result.path : null;
+ * ```
+ */
+export type OpResult = MultiResult;
+
+/**
+ * Builders for {@linkcode Client.multi} ops.
+ *
+ * @example
+ * ```ts ignore
+ * import { connect, op } from "./types.ts";
+ * const client = await connect("127.0.0.1:2281");
+ * await client.multi([op.check("/config", 3), op.create("/config/v4", "x"), op.delete("/config/v1")]);
+ * await client.close();
+ * ```
+ */
+export const op = {
+  /** Succeeds only when `path` is at `version` (-1: exists at all). */
+  check(path: string, version: number): Op {
+    return { op: "check", path, version };
+  },
+  /** Creates `path`; see {@linkcode Client.create}. */
+  create(path: string, data?: Data, options: CreateOptions = {}): Op {
+    return { op: "create", path, data, acl: options.acl, mode: options.mode };
+  },
+  /** Replaces the data of `path`; see {@linkcode Client.setData}. */
+  setData(path: string, data: Data, options: VersionOptions = {}): Op {
+    return { op: "setData", path, data, version: options.version };
+  },
+  /** Deletes `path`; see {@linkcode Client.delete}. */
+  delete(path: string, options: VersionOptions = {}): Op {
+    return { op: "delete", path, version: options.version };
+  },
+} as const;
+
+/**
+ * Options of the test-only {@linkcode Client._testDropConnection}.
+ *
+ * @example
+ * ```ts
+ * import type { TestDropOptions } from "./types.ts";
+ * const options: TestDropOptions = { reconnectAfter: new Promise((resolve) => setTimeout(resolve, 100)) };
+ * ```
+ */
+export interface TestDropOptions {
+  /** The client does not try to reconnect before this settles. */
+  reconnectAfter?: Promise<unknown>;
+}
