@@ -91,7 +91,32 @@ export const serveFlags: readonly FlagSpec[] = [
     name: "data-dir",
     kind: "string",
     valueName: "DIR",
-    description: "Data directory, created if missing (default ./corral-data).",
+    description:
+      "Data directory for snapshots and txn logs, created if missing (default ./corral-data).",
+  },
+  {
+    name: "data-log-dir",
+    kind: "string",
+    valueName: "DIR",
+    description:
+      "Separate directory for txn logs, e.g. on a faster disk (default: the data directory).",
+  },
+  {
+    name: "snap-count",
+    kind: "integer",
+    valueName: "N",
+    description: "Take a snapshot every N txns (default 100000).",
+  },
+  {
+    name: "snap-retain-count",
+    kind: "integer",
+    valueName: "N",
+    description: "Snapshots kept, with the txn logs they need; older ones are purged (default 3).",
+  },
+  {
+    name: "in-memory",
+    kind: "boolean",
+    description: "Keep all state in memory: nothing is written, everything is lost on exit.",
   },
   {
     name: "config",

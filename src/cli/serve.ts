@@ -67,6 +67,10 @@ export function resolveServeConfig(args: ParsedArgs): { config: ServerConfig; wa
     if (config.dataLogDir === config.dataDir) config.dataLogDir = dataDir;
     config.dataDir = dataDir;
   }
+  config.dataLogDir = args.str("data-log-dir") ?? config.dataLogDir;
+  config.snapCount = ranged(args, "snap-count", 1, 100_000_000) ?? config.snapCount;
+  config.snapRetainCount = ranged(args, "snap-retain-count", 1, 1000) ?? config.snapRetainCount;
+  if (args.bool("in-memory")) config.inMemory = true;
   config.tickMs = ranged(args, "tick-ms", 1, 600_000) ?? config.tickMs;
   config.serverId = ranged(args, "server-id", 0, 255) ?? config.serverId;
   config.maxClientCnxns = ranged(args, "max-client-cnxns", 0, 1_000_000) ?? config.maxClientCnxns;
@@ -114,8 +118,14 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
 
 async function start(config: ServerConfig, logger: Logger): Promise<CorralServer | null> {
   try {
-    // The data directory holds nothing yet (storage is in memory), but creating it now makes a
-    // bad path fail today rather than when persistence lands.
+    if (config.inMemory) {
+      logger.log(
+        "warn",
+        "in-memory mode: nothing is written to disk; all state is lost on exit",
+        {},
+      );
+      return await startWith(config, logger);
+    }
     mkdirSync(config.dataDir, { recursive: true });
     if (config.dataLogDir !== config.dataDir) mkdirSync(config.dataLogDir, { recursive: true });
   } catch (error) {
@@ -131,6 +141,10 @@ async function start(config: ServerConfig, logger: Logger): Promise<CorralServer
     tickMs: config.tickMs,
     maxClientCnxns: config.maxClientCnxns,
   });
+  return await startWith(config, logger);
+}
+
+async function startWith(config: ServerConfig, logger: Logger): Promise<CorralServer | null> {
   try {
     return await startServer({
       port: config.cborClientPort,
@@ -140,6 +154,10 @@ async function start(config: ServerConfig, logger: Logger): Promise<CorralServer
       maxClientCnxns: config.maxClientCnxns,
       superDigest: config.superDigest,
       dataBytesMax: config.dataBytesMax,
+      dataDir: config.inMemory ? undefined : config.dataDir,
+      dataLogDir: config.inMemory ? undefined : config.dataLogDir,
+      snapCount: config.snapCount,
+      snapRetainCount: config.snapRetainCount,
       logger,
     });
   } catch (error) {

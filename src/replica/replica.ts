@@ -17,6 +17,7 @@ import { type ApplyResult, DataTree, type TxnResult } from "../tree/data_tree.ts
 import { makeZxid, type Txn, type TxnRecord } from "../tree/txn.ts";
 import { type ErrorCode, type OpError, Perms } from "../tree/types.ts";
 import { SessionTable } from "../session/session_table.ts";
+import type { SnapshotImage } from "../storage/types.ts";
 import { WatchTable } from "../watch/watch_table.ts";
 import type {
   ClientRequest,
@@ -73,14 +74,13 @@ interface Ordered {
  * ```
  */
 export class Replica {
-  /** The znode tree (read it, never mutate it). */
-  readonly tree = new DataTree();
+  #tree = new DataTree();
   /** The live sessions. */
   readonly sessions: SessionTable;
   /** Watch registrations of connected sessions. */
   readonly watches = new WatchTable();
   readonly #options: Required<ReplicaOptions>;
-  readonly #changes: PendingChanges;
+  #changes: PendingChanges;
   readonly #conns = new Map<number, Conn>();
   readonly #connOfSession = new Map<number, number>();
   readonly #ordered: Ordered[] = [];
@@ -112,6 +112,48 @@ export class Replica {
     this.#changes = new PendingChanges(this.tree);
     this.#nextSessionId = options.sessionIdBase;
     this.#lastOrderedZxid = makeZxid(this.#options.epoch, 0);
+  }
+
+  /** The znode tree (read it, never mutate it). */
+  get tree(): DataTree {
+    return this.#tree;
+  }
+
+  /**
+   * Restores the state recovered from storage: the snapshot, then its later records in order.
+   * Call before the first event. Restored sessions get their full timeout from now, as ZooKeeper
+   * gives them after a restart.
+   */
+  restore(snapshot: SnapshotImage | null, records: readonly TxnRecord[]): void {
+    assert(this.#conns.size === 0 && this.#ordered.length === 0, "restore() runs before any event");
+    if (snapshot) {
+      this.#tree = DataTree.fromNodes(snapshot.nodes, snapshot.zxid);
+      for (const session of snapshot.sessions) {
+        this.sessions.add(session.id, session.timeoutMs, session.password, this.#nowTick);
+      }
+    }
+    for (const record of records) {
+      this.#tree.apply(record);
+      this.#applySessionEffects(record.txn, undefined);
+    }
+    this.#changes = new PendingChanges(this.#tree);
+    this.#lastOrderedZxid = Math.max(this.#lastOrderedZxid, this.#tree.lastZxid);
+  }
+
+  /**
+   * A consistent image of the applied state, for a snapshot. Synchronous, so nothing can change
+   * under it; cheap, since node data and ACLs are shared, not copied.
+   */
+  captureImage(): SnapshotImage {
+    return {
+      zxid: this.#tree.lastZxid,
+      nodes: this.#tree.exportNodes(),
+      sessions: this.sessions.all().map((s) => ({
+        id: s.id,
+        timeoutMs: s.timeoutMs,
+        password: s.password,
+      })),
+    };
   }
 
   /** Limits announced to clients in the handshake. */
@@ -155,6 +197,9 @@ export class Replica {
       case "durable":
         this.#onDurable(event.zxid);
         break;
+      case "storageFailed":
+        this.#onStorageFailed(event.zxid, event.message);
+        break;
     }
     if (this.#toPersist.length > 0) {
       this.#out.push({ type: "persist", records: this.#toPersist });
@@ -178,11 +223,11 @@ export class Replica {
     };
     this.#conns.set(conn.id, conn);
     const request = event.request;
-    if (request.lastZxid > this.tree.lastZxid) {
+    if (request.lastZxid > this.#tree.lastZxid) {
       return this.#refuse(
         conn,
         "SystemError",
-        `client has seen zxid ${request.lastZxid}, newer than this server's ${this.tree.lastZxid}`,
+        `client has seen zxid ${request.lastZxid}, newer than this server's ${this.#tree.lastZxid}`,
       );
     }
     if (request.sessionId === 0) return this.#openSession(conn, request, event.entropy);
@@ -241,7 +286,7 @@ export class Replica {
       sessionId: session.id,
       password: session.password,
       timeoutMs: session.timeoutMs,
-      zxid: this.tree.lastZxid,
+      zxid: this.#tree.lastZxid,
       serverId: this.#options.serverId,
       limits: this.limits,
     });
@@ -456,12 +501,56 @@ export class Replica {
     }
   }
 
+  /**
+   * Every ordered record from `zxid` on failed to reach storage: none of them may apply. Since
+   * each was prepared against the ones before it, all are answered with an error, the prepared
+   * changes are dropped and zxids are handed out again from the last applied one.
+   */
+  #onStorageFailed(zxid: number, message: string): void {
+    assert(
+      this.#ordered.length === 0 || this.#ordered[0].record.zxid >= zxid,
+      "only unapplied records fail",
+    );
+    const failed = this.#ordered.splice(0);
+    this.#changes = new PendingChanges(this.#tree);
+    this.#lastOrderedZxid = this.#tree.lastZxid;
+    this.#log("error", "storage failed; refusing the writes it could not make durable", {
+      fromZxid: zxid,
+      message,
+      count: failed.length,
+    });
+    const touched = new Set<Conn>();
+    for (const entry of failed) {
+      const txn = entry.record.txn;
+      if (txn.type === "closeSession") this.sessions.unmarkClosing(txn.sessionId, this.#nowTick);
+      const conn = entry.connId === null ? undefined : this.#conns.get(entry.connId);
+      if (!conn) continue;
+      if (txn.type === "createSession") {
+        this.#refuse(conn, "SystemError", `the server could not store the new session: ${message}`);
+      } else if (entry.item && entry.item.kind === "write") {
+        const index = conn.queue.indexOf(entry.item);
+        const response = {
+          t: "res" as const,
+          xid: entry.item.xid,
+          zxid: 0,
+          err: "SystemError" as const,
+          message: `storage failed: ${message}`,
+        };
+        if (index >= 0) {
+          conn.queue[index] = { kind: "done", xid: entry.item.xid, message: response };
+        }
+        touched.add(conn);
+      }
+    }
+    for (const conn of touched) this.#drain(conn);
+  }
+
   #apply(entry: Ordered): void {
     const { record } = entry;
     const conn = entry.connId === null ? undefined : this.#conns.get(entry.connId);
     // Reads queued before this write on its connection must see the tree as it was before it.
     if (conn && entry.item) this.#drainUntil(conn, entry.item);
-    const applied = this.tree.apply(record);
+    const applied = this.#tree.apply(record);
     this.#changes.forgetApplied(record.zxid);
     this.#applySessionEffects(record.txn, conn);
     this.#fireWatches(applied, record.zxid);
@@ -510,7 +599,7 @@ export class Replica {
   }
 
   #writeResponse(item: Extract<Item, { kind: "write" }>, applied: ApplyResult): ServerMessage {
-    const base = { t: "res" as const, xid: item.xid, zxid: this.tree.lastZxid };
+    const base = { t: "res" as const, xid: item.xid, zxid: this.#tree.lastZxid };
     const result = applied.results[0];
     switch (item.op) {
       case "multi":
@@ -534,7 +623,7 @@ export class Replica {
       if (head.kind === "write") return;
       conn.queue.shift();
       if (head.kind === "done") {
-        if (head.message.t === "res") head.message.zxid ||= this.tree.lastZxid;
+        if (head.message.t === "res") head.message.zxid ||= this.#tree.lastZxid;
         this.#send(conn.id, head.message);
       } else {
         this.#send(conn.id, this.#read(conn, head));
@@ -556,7 +645,7 @@ export class Replica {
 
   #read(conn: Conn, item: Extract<Item, { kind: "read" }>): ServerMessage {
     const request = item.request;
-    const zxid = this.tree.lastZxid;
+    const zxid = this.#tree.lastZxid;
     const base = { t: "res" as const, xid: request.xid, zxid };
     const error = (err: ErrorCode, message: string): ServerMessage => ({ ...base, err, message });
     const sessionId = conn.sessionId;
@@ -578,11 +667,11 @@ export class Replica {
           if (full) return full;
           this.watches.add("data", request.path, sessionId);
         }
-        return { ...base, stat: this.tree.stat(request.path) };
+        return { ...base, stat: this.#tree.stat(request.path) };
       }
       case "getData":
       case "getChildren": {
-        const acl = this.tree.aclOf(request.path);
+        const acl = this.#tree.aclOf(request.path);
         if (!acl) return error("NoNode", `${request.path} does not exist`);
         if (!allowed(acl, Perms.read, item.authIds)) {
           return error("NoAuth", `no READ permission on ${request.path}`);
@@ -593,11 +682,11 @@ export class Replica {
           this.watches.add(request.op === "getData" ? "data" : "child", request.path, sessionId);
         }
         return request.op === "getData"
-          ? { ...base, ...this.tree.getData(request.path)! }
-          : { ...base, ...this.tree.getChildren(request.path)! };
+          ? { ...base, ...this.#tree.getData(request.path)! }
+          : { ...base, ...this.#tree.getChildren(request.path)! };
       }
       case "getACL": {
-        const found = this.tree.getAcl(request.path);
+        const found = this.#tree.getAcl(request.path);
         if (!found) return error("NoNode", `${request.path} does not exist`);
         if (!allowed(found.acl, Perms.read | Perms.admin, item.authIds)) {
           return error("NoAuth", `no READ or ADMIN permission on ${request.path}`);
@@ -616,19 +705,19 @@ export class Replica {
     const fire = (
       type: ServerMessage & { t: "event" } extends { type: infer T } ? T : never,
       path: string,
-    ) => this.#send(conn.id, { t: "event", type, path, zxid: this.tree.lastZxid });
+    ) => this.#send(conn.id, { t: "event", type, path, zxid: this.#tree.lastZxid });
     for (const path of request.dataWatches) {
-      const stat = this.tree.stat(path);
+      const stat = this.#tree.stat(path);
       if (!stat) fire("NodeDeleted", path);
       else if (stat.mzxid > request.relativeZxid) fire("NodeDataChanged", path);
       else this.watches.add("data", path, sessionId);
     }
     for (const path of request.existWatches) {
-      if (this.tree.has(path)) fire("NodeCreated", path);
+      if (this.#tree.has(path)) fire("NodeCreated", path);
       else this.watches.add("data", path, sessionId);
     }
     for (const path of request.childWatches) {
-      const stat = this.tree.stat(path);
+      const stat = this.#tree.stat(path);
       if (!stat) fire("NodeDeleted", path);
       else if (stat.pzxid > request.relativeZxid) fire("NodeChildrenChanged", path);
       else this.watches.add("child", path, sessionId);

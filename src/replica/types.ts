@@ -25,7 +25,9 @@ export type ReplicaEvent =
   /** One tick of `tickMs` passed. */
   | { type: "tick"; nowMs: number }
   /** Every record up to and including `zxid` is on stable storage. */
-  | { type: "durable"; zxid: number };
+  | { type: "durable"; zxid: number }
+  /** Storage could not make the records from `zxid` on durable; they must fail, not apply. */
+  | { type: "storageFailed"; zxid: number; message: string };
 
 /** Something the host must do, in the order given. */
 export type ReplicaAction =

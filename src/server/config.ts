@@ -33,6 +33,12 @@ export interface ServerConfig {
   logLevel: LogLevel;
   /** ZooKeeper-protocol port from zoo.cfg `clientPort`; recorded, not yet served. */
   clientPort: number | null;
+  /** Txns between snapshots (zoo.cfg `snapCount`). */
+  snapCount: number;
+  /** Snapshots kept with the logs they need (zoo.cfg `autopurge.snapRetainCount`). */
+  snapRetainCount: number;
+  /** Keep state in memory only (no data directory): lost when the process stops. */
+  inMemory: boolean;
 }
 
 /** The embedded defaults: `corral serve` with no flags and no file. */
@@ -49,6 +55,9 @@ export function defaultConfig(): ServerConfig {
     dataBytesMax: limits.dataBytesMax,
     logLevel: "info",
     clientPort: null,
+    snapCount: 100_000,
+    snapRetainCount: 3,
+    inMemory: false,
   };
 }
 
@@ -85,18 +94,19 @@ const fileKeys: Record<string, (config: ServerConfig, value: string, where: stri
   "jute.maxbuffer": (c, v, w) =>
     c.dataBytesMax = integer("jute.maxbuffer", v, 1, 64 * 1024 * 1024, w),
   dataBytesMax: (c, v, w) => c.dataBytesMax = integer("dataBytesMax", v, 1, 64 * 1024 * 1024, w),
+  snapCount: (c, v, w) => c.snapCount = integer("snapCount", v, 1, 100_000_000, w),
+  "autopurge.snapRetainCount": (c, v, w) =>
+    c.snapRetainCount = integer("autopurge.snapRetainCount", v, 1, 1000, w),
 };
 
 /** ZooKeeper keys that are accepted and ignored for now, so existing files load cleanly. */
 const ignoredKeys = new Set([
   "initLimit",
   "syncLimit",
-  "autopurge.snapRetainCount",
   "autopurge.purgeInterval",
   "admin.enableServer",
   "admin.serverPort",
   "4lw.commands.whitelist",
-  "snapCount",
   "preAllocSize",
   "standaloneEnabled",
   "reconfigEnabled",

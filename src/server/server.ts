@@ -7,8 +7,9 @@
 import * as limits from "../constants.ts";
 import { Replica } from "../replica/replica.ts";
 import type { ReplicaAction, ReplicaEvent } from "../replica/types.ts";
+import { FileStore } from "../storage/file_store.ts";
 import { MemoryStore } from "../storage/memory_store.ts";
-import type { TxnStore } from "../storage/types.ts";
+import type { DurableStore, SnapshotInfo, TxnStore } from "../storage/types.ts";
 import { encodeFrame, FrameDecoder } from "../wire/frame.ts";
 import { parseConnect, parseRequest, type ServerMessage } from "../wire/messages.ts";
 import type { Listener, NetAdapter, Socket, SocketHandlers } from "../net/types.ts";
@@ -37,8 +38,19 @@ export interface ServerOptions {
   adapter?: NetAdapter;
   /** Where logs go. Default: nowhere. */
   logger?: Logger;
-  /** Where txns are made durable. Default: in memory. */
+  /**
+   * Where txns are made durable. Default: a {@linkcode FileStore} in `dataDir` when one is given,
+   * else in memory (state lives as long as the process).
+   */
   store?: TxnStore;
+  /** Data directory for snapshots and epochs (and logs unless `dataLogDir`). */
+  dataDir?: string;
+  /** Separate txn-log directory (ZooKeeper's dataLogDir). */
+  dataLogDir?: string;
+  /** A snapshot is taken after this many txns (ZooKeeper's snapCount). Default 100,000. */
+  snapCount?: number;
+  /** Snapshots kept, with the logs they need (ZooKeeper's autopurge.snapRetainCount). Default 3. */
+  snapRetainCount?: number;
 }
 
 /** A running server. */
@@ -47,6 +59,12 @@ export interface CorralServer {
   readonly port: number;
   /** The replica (read-only views for admin tools and tests). */
   readonly replica: Replica;
+  /** The txn store (for stats and tests). */
+  readonly store: TxnStore;
+  /** What recovery did at start (empty for an in-memory store). */
+  readonly recoveryNotes: readonly string[];
+  /** Takes a snapshot now (also done every `snapCount` txns); resolves when it is durable. */
+  snapshot(): Promise<SnapshotInfo | null>;
   /** Stops accepting, closes every connection, stops the clock and the store. Idempotent. */
   close(): Promise<void>;
 }
@@ -71,15 +89,38 @@ interface ConnState {
  * ```
  */
 export async function startServer(options: ServerOptions = {}): Promise<CorralServer> {
-  const host = new ServerHost(options);
-  await host.listen(options.adapter ?? await defaultAdapter(), options.hostname ?? "0.0.0.0");
+  const logger = options.logger ?? silentLogger;
+  const store = options.store ?? (options.dataDir !== undefined
+    ? await FileStore.open({
+      dataDir: options.dataDir,
+      dataLogDir: options.dataLogDir,
+      snapRetainCount: options.snapRetainCount,
+      log: (level, message, fields) => logger.log(level, message, fields),
+    })
+    : new MemoryStore());
+  const host = new ServerHost(options, store);
+  try {
+    await host.recover();
+    await host.listen(options.adapter ?? await defaultAdapter(), options.hostname ?? "0.0.0.0");
+  } catch (error) {
+    await host.close();
+    throw error;
+  }
   return host;
+}
+
+function isDurable(store: TxnStore): store is DurableStore {
+  return "recover" in store && "saveSnapshot" in store;
 }
 
 class ServerHost implements CorralServer {
   readonly replica: Replica;
   readonly #logger: Logger;
-  readonly #store: TxnStore;
+  readonly store: TxnStore;
+  recoveryNotes: string[] = [];
+  readonly #snapCount: number;
+  #txnsSinceSnapshot = 0;
+  #snapshotting: Promise<SnapshotInfo | null> | null = null;
   readonly #conns = new Map<number, ConnState>();
   readonly #perAddress = new Map<string, number>();
   readonly #maxClientCnxns: number;
@@ -91,7 +132,7 @@ class ServerHost implements CorralServer {
   #nextConnId = 1;
   #closed = false;
 
-  constructor(options: ServerOptions) {
+  constructor(options: ServerOptions, store: TxnStore) {
     const serverId = options.serverId ?? 1;
     if (!Number.isInteger(serverId) || serverId < 0 || serverId > 255) {
       throw new RangeError(`serverId must be an integer in [0, 255], not ${serverId}`);
@@ -100,7 +141,8 @@ class ServerHost implements CorralServer {
     this.#frameBytesMax = options.frameBytesMax ?? limits.frameBytesMax;
     this.#maxClientCnxns = options.maxClientCnxns ?? limits.maxClientCnxnsDefault;
     this.#logger = options.logger ?? silentLogger;
-    this.#store = options.store ?? new MemoryStore();
+    this.store = store;
+    this.#snapCount = options.snapCount ?? 100_000;
     this.#port = options.port ?? limits.cborClientPortDefault;
     this.replica = new Replica({
       serverId,
@@ -111,7 +153,61 @@ class ServerHost implements CorralServer {
       frameBytesMax: this.#frameBytesMax,
       superDigest: options.superDigest ?? null,
     });
-    this.#store.onDurable((zxid) => this.#step({ type: "durable", zxid }));
+    this.store.onDurable((zxid) => this.#onDurable(zxid));
+    this.store.onFailure((zxid, error) =>
+      this.#step({ type: "storageFailed", zxid, message: error.message })
+    );
+  }
+
+  /** Loads what the store recovered into the replica, before serving anyone. */
+  async recover(): Promise<void> {
+    if (!isDurable(this.store)) return;
+    const started = Date.now();
+    const recovered = await this.store.recover();
+    this.replica.restore(recovered.snapshot, recovered.records);
+    this.recoveryNotes = recovered.notes;
+    this.#txnsSinceSnapshot = recovered.records.length;
+    this.#logger.log("info", "recovered", {
+      snapshotZxid: recovered.snapshot?.zxid ?? null,
+      replayed: recovered.records.length,
+      lastZxid: this.replica.tree.lastZxid,
+      nodes: this.replica.tree.nodeCount,
+      sessions: this.replica.sessions.size,
+      ms: Date.now() - started,
+    });
+  }
+
+  #onDurable(zxid: number): void {
+    const before = this.replica.tree.lastZxid;
+    this.#step({ type: "durable", zxid });
+    this.#txnsSinceSnapshot += Math.max(0, this.replica.tree.lastZxid - before);
+    if (this.#txnsSinceSnapshot >= this.#snapCount && this.#snapshotting === null) {
+      void this.snapshot();
+    }
+  }
+
+  snapshot(): Promise<SnapshotInfo | null> {
+    if (!isDurable(this.store) || this.#closed) return Promise.resolve(null);
+    if (this.#snapshotting !== null) return this.#snapshotting;
+    const store = this.store;
+    const started = Date.now();
+    const image = this.replica.captureImage();
+    this.#txnsSinceSnapshot = 0;
+    this.#logger.log("info", "snapshot started", {
+      zxid: image.zxid,
+      nodes: image.nodes.length,
+      captureMs: Date.now() - started,
+    });
+    this.#snapshotting = store.saveSnapshot(image).then(
+      (info) => info,
+      (error) => {
+        this.#logger.log("warn", "snapshot failed; the txn log still holds everything", {
+          error: String(error),
+        });
+        return null;
+      },
+    ).finally(() => this.#snapshotting = null);
+    return this.#snapshotting;
   }
 
   get port(): number {
@@ -141,7 +237,8 @@ class ServerHost implements CorralServer {
       this.#clearHandshakeTimer(conn);
       conn.socket.close();
     }
-    await this.#store.close();
+    await this.#snapshotting;
+    await this.store.close();
     this.#logger.log("info", "stopped", {});
   }
 
@@ -290,7 +387,7 @@ class ServerHost implements CorralServer {
         return;
       }
       case "persist":
-        return this.#store.append(action.records);
+        return this.store.append(action.records);
       case "log":
         return this.#logger.log(action.level, action.message, action.fields);
     }

@@ -82,6 +82,15 @@ export class SessionTable {
     this.#unbucket(session);
   }
 
+  /** Undoes {@linkcode SessionTable.markClosing} (the close txn failed to reach storage). */
+  unmarkClosing(id: number, nowTick: number): void {
+    const session = this.#sessions.get(id);
+    if (!session || !session.closing) return;
+    session.closing = false;
+    session.expiresAtTick = -1;
+    this.touch(id, nowTick);
+  }
+
   /** Removes a session (its close txn was applied). */
   remove(id: number): void {
     const session = this.#sessions.get(id);

@@ -50,6 +50,10 @@ export class MemoryStore implements TxnStore {
     this.#callback = callback;
   }
 
+  onFailure(_callback: (zxid: number, error: Error) => void): void {
+    // Memory does not fail: nothing to report.
+  }
+
   close(): Promise<void> {
     this.#closed = true;
     return Promise.resolve();

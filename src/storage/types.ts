@@ -1,10 +1,10 @@
 /**
  * The storage boundary: the replica hands ordered txn records to a {@linkcode TxnStore}, which
- * reports back "durable up to zxid". The in-memory store of this release is durable only for the
- * life of the process; the file store (txn log, snapshots, recovery) plugs in behind the same
- * interface.
+ * reports back "durable up to zxid" (or that a batch failed). A {@linkcode DurableStore} also
+ * keeps snapshots and the ZAB epochs and recovers them at start (REFERENCE §8, docs/STORAGE.md).
  * @module
  */
+import type { NodeImage } from "../tree/data_tree.ts";
 import type { TxnRecord } from "../tree/txn.ts";
 
 /** Where ordered txns go before they are applied and acknowledged. */
@@ -17,8 +17,69 @@ export interface TxnStore {
   append(records: readonly TxnRecord[]): void;
   /** Registers the callback for durability reports (one per store). */
   onDurable(callback: (zxid: number) => void): void;
+  /**
+   * Registers the callback for failures: every appended record from `zxid` on was NOT made
+   * durable and is forgotten by the store (nothing of it is left on disk); later appends are
+   * tried afresh, so writes resume when the cause (a full disk) goes away.
+   */
+  onFailure(callback: (zxid: number, error: Error) => void): void;
   /** Highest zxid known durable. */
   readonly durableZxid: number;
   /** Flushes and releases resources. */
   close(): Promise<void>;
+}
+
+/** A session as a snapshot keeps it. */
+export interface SessionImage {
+  id: number;
+  timeoutMs: number;
+  password: Uint8Array;
+}
+
+/** A consistent image of the replicated state after the txn `zxid`. */
+export interface SnapshotImage {
+  zxid: number;
+  nodes: readonly NodeImage[];
+  sessions: readonly SessionImage[];
+}
+
+/** ZAB's persistent epochs (REFERENCE §7): the last epoch proposed to us, and the one we follow. */
+export interface Epochs {
+  acceptedEpoch: number;
+  currentEpoch: number;
+}
+
+/** What recovery found: the newest valid snapshot, the records after it, and what it did. */
+export interface Recovered {
+  snapshot: SnapshotImage | null;
+  /** Records after the snapshot's zxid, contiguous and in order. */
+  records: TxnRecord[];
+  epochs: Epochs;
+  /** Human-readable notes of what recovery did (torn tail truncated, snapshot skipped, ...). */
+  notes: string[];
+}
+
+/** Facts about a saved snapshot. */
+export interface SnapshotInfo {
+  zxid: number;
+  /** File name (or the simulated equivalent). */
+  name: string;
+  bytes: number;
+  nodeCount: number;
+  sessionCount: number;
+}
+
+/** A txn store that also survives restarts: snapshots, epochs and recovery. */
+export interface DurableStore extends TxnStore {
+  /** Loads the newest valid snapshot and the log after it. Call once, before the first append. */
+  recover(): Promise<Recovered>;
+  /** Writes a snapshot durably; older snapshots and logs beyond retention are purged after. */
+  saveSnapshot(image: SnapshotImage): Promise<SnapshotInfo>;
+  /** Persists the epochs durably (atomically replaces the previous ones). */
+  writeEpochs(epochs: Epochs): Promise<void>;
+}
+
+/** Recovery found damage it must not repair by itself; the message names the file and offset. */
+export class CorruptionError extends Error {
+  override name = "CorruptionError";
 }

@@ -38,6 +38,14 @@ export interface ApplyResult {
   triggers: Trigger[];
 }
 
+/** One znode as it appears in a snapshot. `data` and `acl` are shared with the tree: never mutate. */
+export interface NodeImage {
+  path: string;
+  data: Uint8Array;
+  acl: readonly Acl[];
+  stat: Stat;
+}
+
 /** Paths the system owns; clients cannot change them (REFERENCE §1). */
 export const reservedPaths: readonly string[] = ["/zookeeper", "/zookeeper/quota"];
 
@@ -144,6 +152,60 @@ export class DataTree {
   /** Session ids that own at least one ephemeral. */
   ephemeralOwners(): number[] {
     return [...this.#ephemerals.keys()];
+  }
+
+  /**
+   * A point-in-time image of every node, parents before children. Cheap: data and ACL arrays are
+   * shared (the tree replaces them on change, never mutates them); only stats are copied.
+   */
+  exportNodes(): NodeImage[] {
+    const images: NodeImage[] = [];
+    for (const path of this.paths()) {
+      const node = this.#nodes.get(path)!;
+      images.push({ path, data: node.data, acl: node.acl, stat: { ...node.stat } });
+    }
+    return images;
+  }
+
+  /**
+   * Rebuilds a tree from {@linkcode DataTree.exportNodes} output (parents before children) whose
+   * last applied txn is `lastZxid`. Throws when the image is inconsistent (a missing parent, a
+   * numChildren that does not match), since recovering from it would serve a wrong tree.
+   */
+  static fromNodes(images: readonly NodeImage[], lastZxid: number): DataTree {
+    const tree = new DataTree();
+    tree.#nodes.clear();
+    tree.#ephemerals.clear();
+    assert(images.length > 0 && images[0].path === "/", "a snapshot starts with /");
+    for (const image of images) {
+      const node: Znode = {
+        data: image.data,
+        acl: image.acl.map((a) => ({ ...a })),
+        stat: { ...image.stat },
+        children: new Set(),
+      };
+      if (image.path !== "/") {
+        const parent = tree.#nodes.get(parentOf(image.path));
+        assert(parent !== undefined, `snapshot node ${image.path} comes after its parent`);
+        parent.children.add(baseName(image.path));
+      }
+      assert(!tree.#nodes.has(image.path), `snapshot holds ${image.path} once`);
+      tree.#nodes.set(image.path, node);
+      const owner = image.stat.ephemeralOwner;
+      if (owner !== 0) {
+        let owned = tree.#ephemerals.get(owner);
+        if (!owned) tree.#ephemerals.set(owner, owned = new Set());
+        owned.add(image.path);
+      }
+    }
+    for (const [path, node] of tree.#nodes) {
+      assert(
+        node.children.size === node.stat.numChildren,
+        `numChildren of ${path} matches its children`,
+      );
+    }
+    tree.#lastZxid = lastZxid;
+    return tree;
   }
 
   /** Every path, parents before children (for snapshots and digests). */

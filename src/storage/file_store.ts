@@ -1,0 +1,629 @@
+/**
+ * The file store: txn logs with group commit, checksummed snapshots, persisted epochs, recovery
+ * with torn-tail truncation, and retention (REFERENCE §8; the format is in docs/STORAGE.md).
+ *
+ * Durability rule: a record is reported durable only after the bytes holding it were written and
+ * `fdatasync`ed. While one sync runs, newly appended records wait; the next write + sync covers
+ * all of them (group commit), so throughput grows with load.
+ * @module
+ */
+import { closeSync, fsyncSync, openSync } from "node:fs";
+import * as fs from "node:fs/promises";
+import { join } from "node:path";
+import { assert } from "../assert.ts";
+import type { TxnRecord } from "../tree/txn.ts";
+import { zxidCounter, zxidEpoch } from "../tree/txn.ts";
+import {
+  bodyToNode,
+  bodyToRecord,
+  bodyToSession,
+  nodeToBody,
+  recordToBody,
+  sessionToBody,
+} from "./codec.ts";
+import {
+  checkFileHeader,
+  encodeRecord,
+  fileHeader,
+  fileHeaderBytes,
+  readRecord,
+} from "./record.ts";
+import type { DurableStore, Epochs, Recovered, SnapshotImage, SnapshotInfo } from "./types.ts";
+import { CorruptionError } from "./types.ts";
+import type { NodeImage } from "../tree/data_tree.ts";
+
+const logMagic = "CORRALLG";
+const snapshotMagic = "CORRALSN";
+const epochsMagic = "CORRALEP";
+const nodesPerChunk = 1000;
+
+/** Settings of a {@linkcode FileStore}. */
+export interface FileStoreOptions {
+  /** Snapshots and epochs go here. */
+  dataDir: string;
+  /** Txn logs go here (ZooKeeper's dataLogDir); default dataDir. */
+  dataLogDir?: string;
+  /** A log file is rolled once it would grow past this. Default 64 MiB. */
+  logFileBytesMax?: number;
+  /** Most bytes written by one group commit (one write + one fdatasync). Default 4 MiB. */
+  batchBytesMax?: number;
+  /** Snapshots kept by retention (and the logs they need). Default 3, at least 1. */
+  snapRetainCount?: number;
+  /** Called with what the store did that an operator should know. */
+  log?: (level: "info" | "warn", message: string, fields?: Record<string, unknown>) => void;
+}
+
+/** Counters for benchmarks and the admin view. */
+export interface FileStoreStats {
+  fsyncs: number;
+  recordsSynced: number;
+  bytesSynced: number;
+  failures: number;
+}
+
+/** `log.<16 hex digits>` or `snapshot.<16 hex digits>`. */
+export function storageFileName(kind: "log" | "snapshot", zxid: number): string {
+  return `${kind}.${zxid.toString(16).padStart(16, "0")}`;
+}
+
+/** The zxid in a storage file name, or null when the name is not one of ours. */
+export function zxidOfFileName(kind: "log" | "snapshot", name: string): number | null {
+  const match = new RegExp(`^${kind}\\.([0-9a-f]{16})$`).exec(name);
+  return match ? parseInt(match[1], 16) : null;
+}
+
+interface Pending {
+  zxid: number;
+  frame: Uint8Array;
+}
+
+/** fsync a directory so a create, rename or unlink in it is durable. */
+function syncDir(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function writeAll(handle: fs.FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  let done = 0;
+  while (done < bytes.byteLength) {
+    const { bytesWritten } = await handle.write(
+      bytes,
+      done,
+      bytes.byteLength - done,
+      position + done,
+    );
+    assert(bytesWritten > 0, "a positional write makes progress");
+    done += bytesWritten;
+  }
+}
+
+/** Concatenates frames into one buffer. */
+function join2(frames: readonly Uint8Array[]): Uint8Array {
+  let total = 0;
+  for (const f of frames) total += f.byteLength;
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const f of frames) {
+    out.set(f, offset);
+    offset += f.byteLength;
+  }
+  return out;
+}
+
+/** True when `next` may follow `previous` in the log: same epoch and counter + 1, or a new epoch. */
+function follows(previous: number, next: number): boolean {
+  if (zxidEpoch(next) === zxidEpoch(previous)) return next === previous + 1;
+  return zxidEpoch(next) > zxidEpoch(previous) && zxidCounter(next) >= 1;
+}
+
+/**
+ * A {@linkcode DurableStore} on the local file system.
+ *
+ * @example
+ * ```ts ignore
+ * import { FileStore } from "./file_store.ts";
+ * const store = await FileStore.open({ dataDir: "./corral-data" });
+ * const recovered = await store.recover();
+ * store.onDurable((zxid) => console.log("durable up to", zxid));
+ * ```
+ */
+export class FileStore implements DurableStore {
+  readonly dataDir: string;
+  readonly dataLogDir: string;
+  readonly stats: FileStoreStats = { fsyncs: 0, recordsSynced: 0, bytesSynced: 0, failures: 0 };
+  readonly #logFileBytesMax: number;
+  readonly #batchBytesMax: number;
+  readonly #snapRetainCount: number;
+  readonly #log: NonNullable<FileStoreOptions["log"]>;
+  #pending: Pending[] = [];
+  #flushing: Promise<void> | null = null;
+  #handle: fs.FileHandle | null = null;
+  #fileName = "";
+  #offset = 0;
+  #durableZxid = 0;
+  #recovered = false;
+  #closed = false;
+  #onDurable: (zxid: number) => void = () => {};
+  #onFailure: (zxid: number, error: Error) => void = () => {};
+
+  private constructor(options: FileStoreOptions) {
+    this.dataDir = options.dataDir;
+    this.dataLogDir = options.dataLogDir ?? options.dataDir;
+    this.#logFileBytesMax = options.logFileBytesMax ?? 64 * 1024 * 1024;
+    this.#batchBytesMax = options.batchBytesMax ?? 4 * 1024 * 1024;
+    this.#snapRetainCount = Math.max(1, options.snapRetainCount ?? 3);
+    this.#log = options.log ?? (() => {});
+    assert(
+      this.#batchBytesMax > 0 && this.#logFileBytesMax > fileHeaderBytes,
+      "store limits are positive",
+    );
+  }
+
+  /** Creates the directories if needed and removes leftovers of interrupted snapshot writes. */
+  static async open(options: FileStoreOptions): Promise<FileStore> {
+    const store = new FileStore(options);
+    await fs.mkdir(store.dataDir, { recursive: true });
+    await fs.mkdir(store.dataLogDir, { recursive: true });
+    for (const dir of new Set([store.dataDir, store.dataLogDir])) {
+      for (const name of await fs.readdir(dir)) {
+        if (name.endsWith(".tmp")) await fs.rm(join(dir, name), { force: true });
+      }
+    }
+    return store;
+  }
+
+  get durableZxid(): number {
+    return this.#durableZxid;
+  }
+
+  /**
+   * The damaged bytes recovery may treat as a torn tail: a crash can only tear the one batch that
+   * was being written (at most one batch is unsynced at a time), so damage further from the end
+   * of the last log file than one batch plus one record is corruption.
+   */
+  get tornTailBytesMax(): number {
+    return this.#batchBytesMax + 8 * 1024 * 1024;
+  }
+
+  onDurable(callback: (zxid: number) => void): void {
+    this.#onDurable = callback;
+  }
+
+  onFailure(callback: (zxid: number, error: Error) => void): void {
+    this.#onFailure = callback;
+  }
+
+  // ---- appending -----------------------------------------------------------------------------
+
+  append(records: readonly TxnRecord[]): void {
+    assert(this.#recovered, "recover() runs before the first append");
+    assert(!this.#closed, "no append after close");
+    for (const record of records) {
+      this.#pending.push({ zxid: record.zxid, frame: encodeRecord(recordToBody(record)) });
+    }
+    if (this.#flushing === null && this.#pending.length > 0) this.#flushing = this.#flushLoop();
+  }
+
+  async #flushLoop(): Promise<void> {
+    try {
+      while (this.#pending.length > 0 && !this.#closed) await this.#flushOne();
+    } finally {
+      this.#flushing = null;
+    }
+  }
+
+  /** Writes and syncs one batch; reports it durable, or fails it and everything after it. */
+  async #flushOne(): Promise<void> {
+    const batch = this.#takeBatch();
+    const bytes = join2(batch.map((p) => p.frame));
+    try {
+      if (
+        this.#handle === null ||
+        (this.#offset + bytes.byteLength > this.#logFileBytesMax && this.#offset > fileHeaderBytes)
+      ) {
+        await this.#roll(batch[0].zxid);
+      }
+      await writeAll(this.#handle!, bytes, this.#offset);
+      await this.#handle!.datasync();
+    } catch (error) {
+      await this.#fail(batch[0].zxid, error as Error);
+      return;
+    }
+    this.#offset += bytes.byteLength;
+    this.stats.fsyncs++;
+    this.stats.recordsSynced += batch.length;
+    this.stats.bytesSynced += bytes.byteLength;
+    this.#durableZxid = batch.at(-1)!.zxid;
+    this.#onDurable(this.#durableZxid);
+  }
+
+  #takeBatch(): Pending[] {
+    let bytes = 0;
+    let count = 0;
+    while (
+      count < this.#pending.length &&
+      (count === 0 || bytes + this.#pending[count].frame.byteLength <= this.#batchBytesMax)
+    ) {
+      bytes += this.#pending[count].frame.byteLength;
+      count++;
+    }
+    return this.#pending.splice(0, count);
+  }
+
+  /** Undoes a failed batch on disk and reports every unsynced record from `zxid` on as failed. */
+  async #fail(zxid: number, error: Error): Promise<void> {
+    this.stats.failures++;
+    this.#pending = [];
+    if (this.#handle !== null) {
+      try {
+        await this.#handle.truncate(this.#offset);
+        await this.#handle.datasync();
+      } catch (undo) {
+        this.#log(
+          "warn",
+          "could not cut a failed write back; recovery will see it as a torn tail",
+          {
+            file: this.#fileName,
+            error: String(undo),
+          },
+        );
+      }
+    }
+    this.#log(
+      "warn",
+      "log write failed; the writes are refused and will be retried with the next ones",
+      {
+        file: this.#fileName,
+        fromZxid: zxid,
+        error: error.message,
+      },
+    );
+    this.#onFailure(zxid, error);
+  }
+
+  /** Closes the current log file (it is fully synced) and starts `log.<firstZxid>`. */
+  async #roll(firstZxid: number): Promise<void> {
+    if (
+      this.#handle !== null && this.#offset === fileHeaderBytes &&
+      zxidOfFileName("log", this.#fileName) === firstZxid
+    ) {
+      return; // A file started by a failed batch: reuse it.
+    }
+    await this.#handle?.close();
+    this.#handle = null;
+    const name = storageFileName("log", firstZxid);
+    const path = join(this.dataLogDir, name);
+    // A leftover of a batch that failed before its first record landed may hold just a header.
+    const leftover = await fs.stat(path).catch(() => null);
+    if (leftover && leftover.size > fileHeaderBytes) {
+      throw new CorruptionError(
+        `${path} already exists with ${leftover.size} bytes; refusing to overwrite a log`,
+      );
+    }
+    const handle = await fs.open(path, "w");
+    try {
+      await writeAll(handle, fileHeader(logMagic), 0);
+      await handle.datasync();
+      syncDir(this.dataLogDir);
+    } catch (error) {
+      await handle.close();
+      await fs.rm(path, { force: true });
+      throw error;
+    }
+    this.#handle = handle;
+    this.#fileName = name;
+    this.#offset = fileHeaderBytes;
+    this.#log("info", "started a new txn log", { file: name });
+  }
+
+  // ---- snapshots and epochs ------------------------------------------------------------------
+
+  async saveSnapshot(image: SnapshotImage): Promise<SnapshotInfo> {
+    const name = storageFileName("snapshot", image.zxid);
+    const path = join(this.dataDir, name);
+    const tmp = `${path}.tmp`;
+    const handle = await fs.open(tmp, "w");
+    let offset = 0;
+    let buffered: Uint8Array[] = [];
+    let bufferedBytes = 0;
+    const put = async (frame: Uint8Array) => {
+      buffered.push(frame);
+      bufferedBytes += frame.byteLength;
+      if (bufferedBytes < 1024 * 1024) return;
+      const bytes = join2(buffered);
+      buffered = [];
+      bufferedBytes = 0;
+      await writeAll(handle, bytes, offset);
+      offset += bytes.byteLength;
+    };
+    try {
+      await put(fileHeader(snapshotMagic));
+      await put(
+        encodeRecord({
+          zxid: image.zxid,
+          nodeCount: image.nodes.length,
+          sessionCount: image.sessions.length,
+        }),
+      );
+      for (let i = 0; i < image.nodes.length; i += nodesPerChunk) {
+        // Each chunk is encoded between awaits, so a large snapshot never stalls serving for long.
+        await put(encodeRecord({ nodes: image.nodes.slice(i, i + nodesPerChunk).map(nodeToBody) }));
+      }
+      await put(encodeRecord({ sessions: image.sessions.map(sessionToBody) }));
+      await put(
+        encodeRecord({
+          end: true,
+          nodeCount: image.nodes.length,
+          sessionCount: image.sessions.length,
+        }),
+      );
+      const rest = join2(buffered);
+      await writeAll(handle, rest, offset);
+      offset += rest.byteLength;
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(tmp, path);
+    syncDir(this.dataDir);
+    await this.#purge();
+    const info = {
+      zxid: image.zxid,
+      name,
+      bytes: offset,
+      nodeCount: image.nodes.length,
+      sessionCount: image.sessions.length,
+    };
+    this.#log("info", "snapshot saved", { ...info });
+    return info;
+  }
+
+  async writeEpochs(epochs: Epochs): Promise<void> {
+    const path = join(this.dataDir, "epochs");
+    const bytes = join2([
+      fileHeader(epochsMagic),
+      encodeRecord([epochs.acceptedEpoch, epochs.currentEpoch]),
+    ]);
+    const handle = await fs.open(`${path}.tmp`, "w");
+    try {
+      await writeAll(handle, bytes, 0);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(`${path}.tmp`, path);
+    syncDir(this.dataDir);
+  }
+
+  /** Keeps the newest snapshots and every log file holding records after the oldest of them. */
+  async #purge(): Promise<void> {
+    const snapshots = (await listFiles(this.dataDir, "snapshot")).reverse();
+    for (const old of snapshots.slice(this.#snapRetainCount)) {
+      await fs.rm(join(this.dataDir, old.name), { force: true });
+      this.#log("info", "purged an old snapshot", { file: old.name });
+    }
+    const kept = snapshots.slice(0, this.#snapRetainCount);
+    if (kept.length === 0) return;
+    const oldestKept = kept.at(-1)!.zxid;
+    const logs = await listFiles(this.dataLogDir, "log");
+    for (let i = 0; i + 1 < logs.length; i++) {
+      // logs[i] holds records below logs[i + 1]'s first zxid; all of them are in the snapshot.
+      if (logs[i + 1].zxid <= oldestKept + 1 && logs[i].name !== this.#fileName) {
+        await fs.rm(join(this.dataLogDir, logs[i].name), { force: true });
+        this.#log("info", "purged an old txn log", { file: logs[i].name });
+      }
+    }
+    syncDir(this.dataDir);
+    if (this.dataLogDir !== this.dataDir) syncDir(this.dataLogDir);
+  }
+
+  // ---- recovery ------------------------------------------------------------------------------
+
+  async recover(): Promise<Recovered> {
+    assert(!this.#recovered, "recover() runs once");
+    const notes: string[] = [];
+    const epochs = await readEpochs(this.dataDir);
+    const snapshot = await this.#newestSnapshot(notes);
+    const start = snapshot?.zxid ?? 0;
+    const records = await this.#replayLogs(start, notes);
+    if (snapshot && records.length === 0) {
+      const logs = await listFiles(this.dataLogDir, "log");
+      if (logs.length === 0) {
+        notes.push(
+          `no txn log after snapshot ${storageFileName("snapshot", start)}; starting from it`,
+        );
+      }
+    }
+    this.#durableZxid = records.at(-1)?.zxid ?? start;
+    this.#recovered = true;
+    for (const note of notes) this.#log("warn", note);
+    return { snapshot, records, epochs, notes };
+  }
+
+  async #newestSnapshot(notes: string[]): Promise<SnapshotImage | null> {
+    const snapshots = (await listFiles(this.dataDir, "snapshot")).reverse();
+    for (const file of snapshots) {
+      const result = await readSnapshotFile(join(this.dataDir, file.name));
+      if ("image" in result) return result.image;
+      notes.push(`snapshot ${file.name} is invalid (${result.problem}); trying an older one`);
+    }
+    return null;
+  }
+
+  async #replayLogs(start: number, notes: string[]): Promise<TxnRecord[]> {
+    const logs = await listFiles(this.dataLogDir, "log");
+    const records: TxnRecord[] = [];
+    let last = start;
+    for (let i = 0; i < logs.length; i++) {
+      if (i + 1 < logs.length && logs[i + 1].zxid <= start + 1) continue; // wholly in the snapshot
+      const isLast = i === logs.length - 1;
+      const path = join(this.dataLogDir, logs[i].name);
+      const bytes = new Uint8Array(await fs.readFile(path));
+      const problem = checkFileHeader(bytes, logMagic);
+      if (problem !== null) {
+        if (isLast && bytes.byteLength <= fileHeaderBytes) {
+          await fs.rm(path);
+          notes.push(
+            `removed ${logs[i].name}: its header was never completely written (${problem})`,
+          );
+          break;
+        }
+        throw new CorruptionError(`${path}: ${problem}`);
+      }
+      let offset = fileHeaderBytes;
+      for (;;) {
+        const read = readRecord(bytes, offset);
+        if (read.kind === "end") break;
+        if (read.kind === "damaged") {
+          if (isLast && bytes.byteLength - read.offset <= this.tornTailBytesMax) {
+            await truncateFile(path, read.offset);
+            notes.push(
+              `truncated a torn tail of ${logs[i].name} at offset ${read.offset} (${
+                bytes.byteLength - read.offset
+              } bytes: ${read.reason})`,
+            );
+            break;
+          }
+          throw new CorruptionError(
+            `${path} offset ${read.offset}: ${read.reason}; the log is corrupt before its tail`,
+          );
+        }
+        const record = bodyToRecord(read.value);
+        if (record === null) {
+          throw new CorruptionError(`${path} offset ${read.offset}: not a txn record`);
+        }
+        offset = read.next;
+        if (record.zxid <= start) continue;
+        if (!follows(last, record.zxid)) {
+          throw new CorruptionError(
+            `${path} offset ${read.offset}: zxid 0x${record.zxid.toString(16)} cannot follow 0x${
+              last.toString(16)
+            } (a gap or a reorder)`,
+          );
+        }
+        records.push(record);
+        last = record.zxid;
+      }
+    }
+    if (logs.length > 0 && records.length === 0 && logs[0].zxid > start + 1) {
+      throw new CorruptionError(
+        `${this.dataLogDir}: the logs start at zxid 0x${
+          logs[0].zxid.toString(16)
+        } but the state ends at 0x${start.toString(16)}; txns are missing`,
+      );
+    }
+    return records;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#flushing;
+    await this.#handle?.close();
+    this.#handle = null;
+  }
+}
+
+/** Storage files of one kind in `dir`, sorted by zxid. */
+export async function listFiles(
+  dir: string,
+  kind: "log" | "snapshot",
+): Promise<Array<{ name: string; zxid: number }>> {
+  const names = await fs.readdir(dir).catch(() => [] as string[]);
+  return names
+    .map((name) => ({ name, zxid: zxidOfFileName(kind, name) }))
+    .filter((f): f is { name: string; zxid: number } => f.zxid !== null)
+    .sort((a, b) => a.zxid - b.zxid);
+}
+
+async function truncateFile(path: string, length: number): Promise<void> {
+  const handle = await fs.open(path, "r+");
+  try {
+    await handle.truncate(length);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Reads the epochs file of `dataDir` (zeros when there is none). */
+export async function readEpochs(dataDir: string): Promise<Epochs> {
+  const path = join(dataDir, "epochs");
+  const bytes = await fs.readFile(path).then((b) => new Uint8Array(b), () => null);
+  if (bytes === null) return { acceptedEpoch: 0, currentEpoch: 0 };
+  const problem = checkFileHeader(bytes, epochsMagic);
+  if (problem !== null) throw new CorruptionError(`${path}: ${problem}`);
+  const read = readRecord(bytes, fileHeaderBytes);
+  if (read.kind !== "record" || !Array.isArray(read.value) || read.value.length !== 2) {
+    throw new CorruptionError(
+      `${path} offset ${fileHeaderBytes}: ${
+        read.kind === "damaged" ? read.reason : "not an epochs record"
+      }`,
+    );
+  }
+  const [acceptedEpoch, currentEpoch] = read.value as number[];
+  return { acceptedEpoch, currentEpoch };
+}
+
+/** Reads and verifies a snapshot file: its image, or why it is not valid (with the offset). */
+export async function readSnapshotFile(
+  path: string,
+): Promise<{ image: SnapshotImage; bytes: number } | { problem: string }> {
+  const bytes = await fs.readFile(path).then((b) => new Uint8Array(b), (e) => e as Error);
+  if (bytes instanceof Error) return { problem: bytes.message };
+  return decodeSnapshot(bytes);
+}
+
+/** Decodes and verifies snapshot bytes (the same format as a snapshot file). */
+export function decodeSnapshot(
+  bytes: Uint8Array,
+): { image: SnapshotImage; bytes: number } | { problem: string } {
+  const problem = checkFileHeader(bytes, snapshotMagic);
+  if (problem !== null) return { problem };
+  let offset = fileHeaderBytes;
+  type Meta = { zxid: number; nodeCount: number; sessionCount: number };
+  let meta: Meta | null = null as Meta | null;
+  const nodes: NodeImage[] = [];
+  const sessions: SnapshotImage["sessions"][number][] = [];
+  for (;;) {
+    const read = readRecord(bytes, offset);
+    if (read.kind === "end") {
+      return { problem: `no end record at offset ${offset} (the file was cut short)` };
+    }
+    if (read.kind === "damaged") return { problem: `offset ${read.offset}: ${read.reason}` };
+    const value = read.value as Record<string, unknown>;
+    if (meta === null) {
+      if (typeof value?.zxid !== "number") {
+        return { problem: `offset ${offset}: the first record is not the snapshot header` };
+      }
+      meta = value as unknown as Meta;
+    } else if (Array.isArray(value?.nodes)) {
+      for (const body of value.nodes) {
+        const node = bodyToNode(body);
+        if (!node) return { problem: `offset ${offset}: a malformed node` };
+        nodes.push(node);
+      }
+    } else if (Array.isArray(value?.sessions)) {
+      for (const body of value.sessions) {
+        const session = bodyToSession(body);
+        if (!session) return { problem: `offset ${offset}: a malformed session` };
+        sessions.push(session);
+      }
+    } else if (value?.end === true) {
+      if (
+        value.nodeCount !== nodes.length || value.sessionCount !== sessions.length ||
+        meta!.nodeCount !== nodes.length
+      ) {
+        return { problem: `offset ${offset}: the end record counts do not match the contents` };
+      }
+      return { image: { zxid: meta!.zxid, nodes, sessions }, bytes: read.next };
+    } else {
+      return { problem: `offset ${offset}: an unknown record` };
+    }
+    offset = read.next;
+  }
+}

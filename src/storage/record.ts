@@ -1,0 +1,93 @@
+/**
+ * On-disk record framing shared by txn logs and snapshots (docs/STORAGE.md): a file starts with
+ * a 16-byte header (8-byte magic, u32 format version, u32 reserved), then records, each a u32
+ * big-endian body length, a u32 CRC-32 of the body, and the body (one CBOR item).
+ * @module
+ */
+import { Decoder, Encoder } from "cbor-x";
+import { crc32 } from "./crc32.ts";
+
+/** Bytes of a file header. */
+export const fileHeaderBytes = 16;
+/** Bytes before each record body: length + checksum. */
+export const recordHeaderBytes = 8;
+/** Version of the on-disk format written by this build. */
+export const storageFormatVersion = 1;
+/** Largest record body accepted when reading; anything larger is corruption, not data. */
+export const recordBodyBytesMax = 64 * 1024 * 1024;
+
+const options = {
+  useRecords: false,
+  mapsAsObjects: true,
+  tagUint8Array: false,
+  int64AsType: "number",
+} as const;
+const encoder = new Encoder(options);
+const decoder = new Decoder(options);
+
+/** A file header for `magic` (exactly 8 ASCII characters). */
+export function fileHeader(magic: string): Uint8Array {
+  if (magic.length !== 8) throw new RangeError("a file magic is 8 characters");
+  const header = new Uint8Array(fileHeaderBytes);
+  header.set(new TextEncoder().encode(magic), 0);
+  new DataView(header.buffer).setUint32(8, storageFormatVersion);
+  return header;
+}
+
+/** Why a file header is not one of ours, or null when it is. */
+export function checkFileHeader(bytes: Uint8Array, magic: string): string | null {
+  if (bytes.byteLength < fileHeaderBytes) return `shorter than its ${fileHeaderBytes}-byte header`;
+  const found = new TextDecoder().decode(bytes.subarray(0, 8));
+  if (found !== magic) {
+    return `bad magic ${JSON.stringify(found)}, expected ${JSON.stringify(magic)}`;
+  }
+  const version = new DataView(bytes.buffer, bytes.byteOffset).getUint32(8);
+  if (version !== storageFormatVersion) {
+    return `format version ${version} is not supported (this build reads ${storageFormatVersion})`;
+  }
+  return null;
+}
+
+/** Encodes `value` as one framed record. */
+export function encodeRecord(value: unknown): Uint8Array {
+  const body = encoder.encode(value);
+  const out = new Uint8Array(recordHeaderBytes + body.byteLength);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, body.byteLength);
+  view.setUint32(4, crc32(body));
+  out.set(body, recordHeaderBytes);
+  return out;
+}
+
+/** One step of reading records: a value, the clean end, or a damaged record at `offset`. */
+export type ReadResult =
+  | { kind: "record"; value: unknown; offset: number; next: number }
+  | { kind: "end"; offset: number }
+  | { kind: "damaged"; offset: number; reason: string };
+
+/**
+ * Reads the record at `offset` of `bytes`. A record cut short by the end of the buffer, one whose
+ * checksum does not match, or one that is not CBOR is `damaged`; the caller decides whether that
+ * is a torn tail or corruption.
+ */
+export function readRecord(bytes: Uint8Array, offset: number): ReadResult {
+  if (offset === bytes.byteLength) return { kind: "end", offset };
+  if (bytes.byteLength - offset < recordHeaderBytes) {
+    return { kind: "damaged", offset, reason: "record header cut short" };
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const length = view.getUint32(offset);
+  const checksum = view.getUint32(offset + 4);
+  if (length === 0 || length > recordBodyBytesMax) {
+    return { kind: "damaged", offset, reason: `implausible record length ${length}` };
+  }
+  const end = offset + recordHeaderBytes + length;
+  if (end > bytes.byteLength) return { kind: "damaged", offset, reason: "record body cut short" };
+  const body = bytes.subarray(offset + recordHeaderBytes, end);
+  if (crc32(body) !== checksum) return { kind: "damaged", offset, reason: "checksum mismatch" };
+  try {
+    return { kind: "record", value: decoder.decode(body), offset, next: end };
+  } catch (e) {
+    return { kind: "damaged", offset, reason: `body is not CBOR: ${(e as Error).message}` };
+  }
+}
