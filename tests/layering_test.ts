@@ -12,7 +12,7 @@ const allowed: Record<string, string[]> = {
   session: ["tree"],
   watch: ["tree"],
   wire: ["tree"],
-  storage: ["tree"],
+  storage: ["tree", "wire"],
   net: [],
   replica: ["tree", "session", "watch", "wire", "storage"],
   server: ["tree", "session", "watch", "wire", "storage", "net", "replica"],
@@ -62,4 +62,27 @@ Deno.test("src/ imports follow the one-way module map", () => {
 Deno.test("every src/ folder is in the module map", () => {
   const folders = readdirSync(root).filter((name) => statSync(join(root, name)).isDirectory());
   assert.deepEqual(folders.filter((f) => !(f in allowed)), []);
+});
+
+Deno.test("only src/wire/cbor.ts imports cbor-x in src/, and nothing imports its native-loading root", () => {
+  const top = resolve(root, "..");
+  const offenders: string[] = [];
+  for (const dir of ["src", "tests", "props", "scripts"]) {
+    let files: string[] = [];
+    try {
+      files = [...sourceFiles(join(top, dir))];
+    } catch {
+      continue;
+    }
+    for (const file of files) {
+      const text = readFileSync(file, "utf8");
+      if (/from\s+"cbor-x"/.test(text)) {
+        offenders.push(`${relative(top, file)} imports the cbor-x root`);
+      }
+      if (dir === "src" && /from\s+"cbor-x\//.test(text) && !file.endsWith("src/wire/cbor.ts")) {
+        offenders.push(`${relative(top, file)} imports cbor-x directly; use src/wire/cbor.ts`);
+      }
+    }
+  }
+  assert.deepEqual(offenders, []);
 });

@@ -4,7 +4,7 @@
  * big-endian body length, a u32 CRC-32 of the body, and the body (one CBOR item).
  * @module
  */
-import { Decoder, Encoder } from "cbor-x";
+import { makeCbor } from "../wire/cbor.ts";
 import { crc32 } from "./crc32.ts";
 
 /** Bytes of a file header. */
@@ -16,14 +16,7 @@ export const storageFormatVersion = 1;
 /** Largest record body accepted when reading; anything larger is corruption, not data. */
 export const recordBodyBytesMax = 64 * 1024 * 1024;
 
-const options = {
-  useRecords: false,
-  mapsAsObjects: true,
-  tagUint8Array: false,
-  int64AsType: "number",
-} as const;
-const encoder = new Encoder(options);
-const decoder = new Decoder(options);
+const cbor = makeCbor();
 
 /** A file header for `magic` (exactly 8 ASCII characters). */
 export function fileHeader(magic: string): Uint8Array {
@@ -50,7 +43,7 @@ export function checkFileHeader(bytes: Uint8Array, magic: string): string | null
 
 /** Encodes `value` as one framed record. */
 export function encodeRecord(value: unknown): Uint8Array {
-  const body = encoder.encode(value);
+  const body = cbor.encode(value);
   const out = new Uint8Array(recordHeaderBytes + body.byteLength);
   const view = new DataView(out.buffer);
   view.setUint32(0, body.byteLength);
@@ -86,7 +79,7 @@ export function readRecord(bytes: Uint8Array, offset: number): ReadResult {
   const body = bytes.subarray(offset + recordHeaderBytes, end);
   if (crc32(body) !== checksum) return { kind: "damaged", offset, reason: "checksum mismatch" };
   try {
-    return { kind: "record", value: decoder.decode(body), offset, next: end };
+    return { kind: "record", value: cbor.decode(body), offset, next: end };
   } catch (e) {
     return { kind: "damaged", offset, reason: `body is not CBOR: ${(e as Error).message}` };
   }

@@ -3,25 +3,19 @@
  * each frame is a 4-byte big-endian payload length followed by one CBOR data item.
  * @module
  */
-import { Decoder, Encoder } from "cbor-x";
+
+import { makeCbor } from "./cbor.ts";
 
 // Plain CBOR maps with string keys, no cbor-x record extensions, so any CBOR library can speak
-// the protocol. Integers beyond 2^53 would decode as bigint; the protocol keeps ids below it.
-const options = {
-  useRecords: false,
-  mapsAsObjects: true,
-  tagUint8Array: false,
-  int64AsType: "number",
-} as const;
-const encoder = new Encoder(options);
-const decoder = new Decoder(options);
+// the protocol. Integers stay below 2^53 by design, so they decode as numbers.
+const cbor = makeCbor();
 
 /** Bytes of the length prefix. */
 export const frameHeaderBytes = 4;
 
 /** Encodes one message as a complete frame (prefix + CBOR). */
 export function encodeFrame(message: unknown): Uint8Array {
-  const body = encoder.encode(message);
+  const body = cbor.encode(message);
   const frame = new Uint8Array(frameHeaderBytes + body.byteLength);
   new DataView(frame.buffer).setUint32(0, body.byteLength);
   frame.set(body, frameHeaderBytes);
@@ -30,7 +24,7 @@ export function encodeFrame(message: unknown): Uint8Array {
 
 /** Decodes one CBOR item; throws on malformed input or trailing bytes. */
 export function decodeBody(body: Uint8Array): unknown {
-  return decoder.decode(body);
+  return cbor.decode(body);
 }
 
 /** What {@linkcode FrameDecoder.push} yields: a decoded message, or a framing failure. */
