@@ -52,9 +52,13 @@ export const maxClientCnxnsDefault = 60;
 /** Random bytes in a session password. */
 export const sessionPasswordBytes = 16;
 
+/** Most bytes one snapshotRead (online backup) returns. */
+export const snapshotReadBytesMax = 1024 * 1024;
+
 /** Most bytes of an auth payload (addAuth). */
 export const authBytesMax = 1024;
 
 assert(frameBytesMax >= 2 * dataBytesMax, "a frame holds a full znode value plus overhead");
 assert(pathBytesMax < dataBytesMax, "paths are smaller than values");
+assert(snapshotReadBytesMax + 1024 < frameBytesMax, "a backup chunk fits in a frame");
 assert(sessionTimeoutTicksMin < sessionTimeoutTicksMax, "timeout bounds are ordered");

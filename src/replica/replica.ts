@@ -12,7 +12,7 @@
 import { assert } from "../assert.ts";
 import * as limits from "../constants.ts";
 import type { AuthId } from "../tree/acl.ts";
-import { allowed, digestId } from "../tree/acl.ts";
+import { allowed, digestId, isSuper } from "../tree/acl.ts";
 import { type ApplyResult, DataTree, type TxnResult } from "../tree/data_tree.ts";
 import { makeZxid, type Txn, type TxnRecord } from "../tree/txn.ts";
 import { type ErrorCode, type OpError, Perms } from "../tree/types.ts";
@@ -33,7 +33,7 @@ import {
   prepareOp,
   prepareSetAcl,
 } from "./prepare.ts";
-import type { ReplicaAction, ReplicaEvent, ReplicaOptions } from "./types.ts";
+import type { HostCall, ReplicaAction, ReplicaEvent, ReplicaOptions } from "./types.ts";
 
 type ReadRequest = Extract<
   ClientRequest,
@@ -44,7 +44,9 @@ type ReadRequest = Extract<
 type Item =
   | { kind: "done"; xid: number; message: ServerMessage }
   | { kind: "read"; request: ReadRequest; authIds: AuthId[] }
-  | { kind: "write"; xid: number; zxid: number; op: ClientRequest["op"] };
+  | { kind: "write"; xid: number; zxid: number; op: ClientRequest["op"] }
+  /** Work only the host can do (I/O), asked for when the item reaches the head, in order. */
+  | { kind: "host"; xid: number; call: HostCall; authIds: AuthId[]; asked: boolean };
 
 interface Conn {
   id: number;
@@ -199,6 +201,9 @@ export class Replica {
         break;
       case "storageFailed":
         this.#onStorageFailed(event.zxid, event.message);
+        break;
+      case "hostReply":
+        this.#onHostReply(event);
         break;
     }
     if (this.#toPersist.length > 0) {
@@ -376,6 +381,16 @@ export class Replica {
         return;
       case "addAuth":
         return this.#addAuth(conn, request);
+      case "snapshot":
+      case "snapshotRead":
+        conn.queue.push({
+          kind: "host",
+          xid: request.xid,
+          call: request,
+          authIds: conn.authIds,
+          asked: false,
+        });
+        return;
       case "close":
         return this.#closeSession(
           conn.sessionId,
@@ -621,6 +636,10 @@ export class Replica {
     while (conn.queue.length > 0 && this.#conns.has(conn.id)) {
       const head = conn.queue[0];
       if (head.kind === "write") return;
+      if (head.kind === "host") {
+        if (!head.asked && !this.#askHost(conn, head)) continue;
+        return;
+      }
       conn.queue.shift();
       if (head.kind === "done") {
         if (head.message.t === "res") head.message.zxid ||= this.#tree.lastZxid;
@@ -639,6 +658,50 @@ export class Replica {
       this.#drain(conn);
       if (conn.queue[0] === head) return;
     }
+  }
+
+  // ---- host calls ---------------------------------------------------------------------------
+
+  /**
+   * Asks the host to do `item`'s I/O, or answers NoAuth (and drops the item) when the caller may
+   * not: a backup exposes every znode regardless of ACLs, so it needs the super user, or, on a
+   * server without one configured, a connection from the loopback interface.
+   */
+  #askHost(conn: Conn, item: Extract<Item, { kind: "host" }>): boolean {
+    const permitted = isSuper(item.authIds) ||
+      (this.#options.superDigest === null && isLoopback(conn.remoteAddress));
+    if (!permitted) {
+      conn.queue.shift();
+      this.#send(conn.id, {
+        t: "res",
+        xid: item.xid,
+        zxid: this.#tree.lastZxid,
+        err: "NoAuth",
+        message:
+          "online backup needs the super user (or a loopback connection when no superDigest is set)",
+      });
+      return false;
+    }
+    item.asked = true;
+    this.#out.push({ type: "hostCall", connId: conn.id, xid: item.xid, call: item.call });
+    return true;
+  }
+
+  #onHostReply(event: Extract<ReplicaEvent, { type: "hostReply" }>): void {
+    const conn = this.#conns.get(event.connId);
+    const head = conn?.queue[0];
+    if (!conn || !head || head.kind !== "host" || head.xid !== event.xid) return;
+    conn.queue[0] = {
+      kind: "done",
+      xid: head.xid,
+      message: {
+        t: "res",
+        xid: head.xid,
+        zxid: this.#tree.lastZxid,
+        ...event.body,
+      } as ServerMessage,
+    };
+    this.#drain(conn);
   }
 
   // ---- reads --------------------------------------------------------------------------------
@@ -750,6 +813,10 @@ function toMultiResult(result: TxnResult): MultiResult {
     default:
       return { op: "check" };
   }
+}
+
+function isLoopback(address: string): boolean {
+  return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

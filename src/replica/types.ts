@@ -27,7 +27,14 @@ export type ReplicaEvent =
   /** Every record up to and including `zxid` is on stable storage. */
   | { type: "durable"; zxid: number }
   /** Storage could not make the records from `zxid` on durable; they must fail, not apply. */
-  | { type: "storageFailed"; zxid: number; message: string };
+  | { type: "storageFailed"; zxid: number; message: string }
+  /** The host finished a {@linkcode HostCall}: `body` is the response's fields (or err + message). */
+  | { type: "hostReply"; connId: number; xid: number; body: Record<string, unknown> };
+
+/** Work the replica asks the host to do for a request, because it needs I/O (online backup). */
+export type HostCall =
+  | { op: "snapshot" }
+  | { op: "snapshotRead"; offset: number; length: number };
 
 /** Something the host must do, in the order given. */
 export type ReplicaAction =
@@ -36,6 +43,8 @@ export type ReplicaAction =
   | { type: "close"; connId: number; reason: string }
   /** Append and sync these records, then report `durable` with the last zxid. */
   | { type: "persist"; records: TxnRecord[] }
+  /** Do `call` for the request `xid` of `connId`, then report a `hostReply` (even for errors). */
+  | { type: "hostCall"; connId: number; xid: number; call: HostCall }
   | {
     type: "log";
     level: "debug" | "info" | "warn" | "error";

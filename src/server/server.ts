@@ -6,8 +6,8 @@
  */
 import * as limits from "../constants.ts";
 import { Replica } from "../replica/replica.ts";
-import type { ReplicaAction, ReplicaEvent } from "../replica/types.ts";
-import { FileStore } from "../storage/file_store.ts";
+import type { HostCall, ReplicaAction, ReplicaEvent } from "../replica/types.ts";
+import { encodeSnapshot, FileStore } from "../storage/file_store.ts";
 import { MemoryStore } from "../storage/memory_store.ts";
 import type { DurableStore, SnapshotInfo, TxnStore } from "../storage/types.ts";
 import { encodeFrame, FrameDecoder } from "../wire/frame.ts";
@@ -75,6 +75,8 @@ interface ConnState {
   handshaken: boolean;
   /** Closes a connection that never sends its connect frame. */
   handshakeTimer: ReturnType<typeof setTimeout> | null;
+  /** The encoded snapshot of an online backup in progress on this connection. */
+  backup: Uint8Array | null;
 }
 
 /**
@@ -252,6 +254,7 @@ class ServerHost implements CorralServer {
       decoder: new FrameDecoder(this.#frameBytesMax),
       handshaken: false,
       handshakeTimer: null,
+      backup: null,
     };
     this.#conns.set(connId, conn);
     // A silent connection must not hold a slot forever: allow it the longest session timeout.
@@ -390,7 +393,45 @@ class ServerHost implements CorralServer {
         return this.store.append(action.records);
       case "log":
         return this.#logger.log(action.level, action.message, action.fields);
+      case "hostCall":
+        return void this.#hostCall(action.connId, action.xid, action.call);
     }
+  }
+
+  /** Does the I/O of an online backup request, then answers through the replica, in order. */
+  async #hostCall(connId: number, xid: number, call: HostCall): Promise<void> {
+    const conn = this.#conns.get(connId);
+    if (!conn) return;
+    let body: Record<string, unknown>;
+    try {
+      if (call.op === "snapshot") {
+        // Captured synchronously, right after every earlier request of the connection was
+        // answered: a consistent image. Encoding yields to the event loop as it goes.
+        const image = this.replica.captureImage();
+        conn.backup = await encodeSnapshot(image);
+        body = {
+          zxid: image.zxid,
+          bytes: conn.backup.byteLength,
+          nodeCount: image.nodes.length,
+          sessionCount: image.sessions.length,
+        };
+        this.#logger.log("info", "online backup captured", {
+          connId,
+          zxid: image.zxid,
+          bytes: conn.backup.byteLength,
+        });
+      } else if (conn.backup === null) {
+        body = {
+          err: "BadArguments",
+          message: "no snapshot was taken on this connection (send op snapshot first)",
+        };
+      } else {
+        body = { data: conn.backup.slice(call.offset, call.offset + call.length) };
+      }
+    } catch (error) {
+      body = { err: "SystemError", message: `backup failed: ${(error as Error).message}` };
+    }
+    this.#step({ type: "hostReply", connId, xid, body });
   }
 
   #write(connId: number, message: ServerMessage): void {

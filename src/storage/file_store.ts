@@ -341,26 +341,10 @@ export class FileStore implements DurableStore {
       offset += bytes.byteLength;
     };
     try {
-      await put(fileHeader(snapshotMagic));
-      await put(
-        encodeRecord({
-          zxid: image.zxid,
-          nodeCount: image.nodes.length,
-          sessionCount: image.sessions.length,
-        }),
-      );
-      for (let i = 0; i < image.nodes.length; i += nodesPerChunk) {
+      for (const frame of snapshotFrames(image)) {
         // Each chunk is encoded between awaits, so a large snapshot never stalls serving for long.
-        await put(encodeRecord({ nodes: image.nodes.slice(i, i + nodesPerChunk).map(nodeToBody) }));
+        await put(frame);
       }
-      await put(encodeRecord({ sessions: image.sessions.map(sessionToBody) }));
-      await put(
-        encodeRecord({
-          end: true,
-          nodeCount: image.nodes.length,
-          sessionCount: image.sessions.length,
-        }),
-      );
       const rest = join2(buffered);
       await writeAll(handle, rest, offset);
       offset += rest.byteLength;
@@ -526,6 +510,39 @@ export class FileStore implements DurableStore {
     await this.#handle?.close();
     this.#handle = null;
   }
+}
+
+/**
+ * The frames of a snapshot, in file order: header, meta record, node chunks, sessions, end
+ * record. Lazy, so a caller can yield to the event loop between chunks.
+ */
+export function* snapshotFrames(image: SnapshotImage): Generator<Uint8Array> {
+  yield fileHeader(snapshotMagic);
+  yield encodeRecord({
+    zxid: image.zxid,
+    nodeCount: image.nodes.length,
+    sessionCount: image.sessions.length,
+  });
+  for (let i = 0; i < image.nodes.length; i += nodesPerChunk) {
+    yield encodeRecord({ nodes: image.nodes.slice(i, i + nodesPerChunk).map(nodeToBody) });
+  }
+  yield encodeRecord({ sessions: image.sessions.map(sessionToBody) });
+  yield encodeRecord({
+    end: true,
+    nodeCount: image.nodes.length,
+    sessionCount: image.sessions.length,
+  });
+}
+
+/** Encodes a snapshot into memory (online backup), yielding to the event loop between chunks. */
+export async function encodeSnapshot(image: SnapshotImage): Promise<Uint8Array> {
+  const frames: Uint8Array[] = [];
+  let count = 0;
+  for (const frame of snapshotFrames(image)) {
+    frames.push(frame);
+    if (++count % 16 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+  return join2(frames);
 }
 
 /** Storage files of one kind in `dir`, sorted by zxid. */

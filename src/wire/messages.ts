@@ -14,6 +14,7 @@ import {
   multiOpsMax,
   protocolVersion,
   setWatchesPathsMax,
+  snapshotReadBytesMax,
 } from "../constants.ts";
 import { createModes } from "../tree/types.ts";
 import { validatePath } from "../tree/path.ts";
@@ -62,6 +63,10 @@ export type ClientRequest =
       childWatches: string[];
     }
     | { op: "close" }
+    /** Online backup: capture a consistent snapshot for this connection (super or loopback only). */
+    | { op: "snapshot" }
+    /** Online backup: read bytes of the snapshot captured on this connection. */
+    | { op: "snapshotRead"; offset: number; length: number }
   );
 
 /** The op names a client may send after the handshake. */
@@ -303,7 +308,17 @@ function request(obj: Record<string, unknown>, xid: number): ClientRequest {
     }
     case "ping":
     case "close":
+    case "snapshot":
       return { xid, op };
+    case "snapshotRead": {
+      const offset = int(obj, "offset");
+      const length = int(obj, "length");
+      if (offset < 0) throw new Bad("BadArguments", `field "offset" must not be negative`);
+      if (length < 1 || length > snapshotReadBytesMax) {
+        throw new Bad("BadArguments", `field "length" must be in [1, ${snapshotReadBytesMax}]`);
+      }
+      return { xid, op, offset, length };
+    }
     case "addAuth":
       return { xid, op, scheme: str(obj, "scheme"), auth: bytes(obj, "auth", authBytesMax) };
     case "setWatches":
