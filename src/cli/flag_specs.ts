@@ -150,3 +150,47 @@ export const serveFlags: readonly FlagSpec[] = [
   },
   helpFlag,
 ];
+
+/** `--json` of the snapshot and data commands, which print one report rather than znodes. */
+export const reportJsonFlag: FlagSpec = {
+  name: "json",
+  kind: "boolean",
+  description: "Print the result as one JSON object instead of text.",
+};
+
+/** Flags of `corral snapshot save`. */
+export const snapshotSaveFlags: readonly FlagSpec[] = [...sessionFlags, reportJsonFlag, helpFlag];
+
+/** Flags of `corral snapshot restore`. */
+export const snapshotRestoreFlags: readonly FlagSpec[] = [
+  {
+    name: "data-dir",
+    kind: "string",
+    valueName: "DIR",
+    description:
+      "Data directory to restore into (required); created if missing, refused if it holds data.",
+  },
+  {
+    name: "data-log-dir",
+    kind: "string",
+    valueName: "DIR",
+    description: "The txn-log directory the server will use, if separate; it must hold no logs.",
+  },
+  reportJsonFlag,
+  helpFlag,
+];
+
+/** Flags of `corral snapshot status`. */
+export const snapshotStatusFlags: readonly FlagSpec[] = [reportJsonFlag, helpFlag];
+
+/** Flags of `corral data inspect`. */
+export const dataInspectFlags: readonly FlagSpec[] = [
+  {
+    name: "data-log-dir",
+    kind: "string",
+    valueName: "DIR",
+    description: "Where the txn logs are, when not in the data directory.",
+  },
+  reportJsonFlag,
+  helpFlag,
+];

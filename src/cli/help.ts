@@ -5,7 +5,17 @@
  */
 import type { FlagSpec } from "./args.ts";
 import { type CommandSpec, findCommand, znodeCommands } from "./commands.ts";
-import { helpFlag, jsonFlag, serveFlags, sessionFlags, waitFlag } from "./flag_specs.ts";
+import {
+  dataInspectFlags,
+  helpFlag,
+  jsonFlag,
+  serveFlags,
+  sessionFlags,
+  snapshotRestoreFlags,
+  snapshotSaveFlags,
+  snapshotStatusFlags,
+  waitFlag,
+} from "./flag_specs.ts";
 import { version } from "./version.ts";
 
 function flagLines(flags: readonly FlagSpec[]): string {
@@ -47,6 +57,8 @@ Usage:
   corral serve [--port N] [--host ADDR] [--data-dir DIR] [--config FILE] ...
   corral shell [--server HOST:PORT]
   corral COMMAND [FLAGS] ARGS
+  corral snapshot save|restore|status ...   (backups; corral snapshot --help)
+  corral data inspect DIR                   (what a data directory holds)
   corral help [COMMAND]     (or: corral COMMAND --help)
   corral --version
 
@@ -56,6 +68,10 @@ ${
       ["serve", "Run a standalone server."],
       ["shell", "Open an interactive shell (reads commands from a pipe too)."],
       ...znodeCommands.map((c): [string, string] => [`${c.name} ${c.synopsis}`, c.summary]),
+      ...[...snapshotSubcommands, ...dataSubcommands].map((c): [string, string] => [
+        `${c.group} ${c.name} ${c.synopsis}`,
+        c.summary,
+      ]),
     ])
   }
 Flags of every znode command:
@@ -70,6 +86,8 @@ Examples:
   corral stat /app --json                  # the stat as JSON
   corral --server 10.0.0.1:2281/app ls /   # list /app on another server
   echo "ls /" | corral shell               # run shell commands from a pipe
+  corral snapshot save backup.snap         # an online backup of the server's state
+  corral data inspect /var/lib/corral      # what recovery would load, and any damage
 `;
 }
 
@@ -155,4 +173,119 @@ export function shellCommandHelp(name?: string): string {
   const only = shellOnlyCommands.find(([n]) => n === name || (name === "exit" && n === "quit"));
   if (only) return `Usage: ${`${only[0]} ${only[1]}`.trim()}\n\n${only[2]}\n`;
   return `Unknown command "${name}". Type help for the list.\n`;
+}
+
+/** A subcommand of a command group: `corral snapshot save`, `corral data inspect`. */
+export interface SubcommandSpec {
+  /** The group word: `snapshot`. */
+  group: string;
+  /** The subcommand word: `save`. */
+  name: string;
+  /** Arguments and flags in one line, for help: `FILE [--server HOST:PORT]`. */
+  synopsis: string;
+  /** What it does, in one sentence. */
+  summary: string;
+  /** More about what it does, in full sentences (may be empty). */
+  details: string;
+  /** Every flag it accepts (`--help` included). */
+  flags: readonly FlagSpec[];
+  /** Example invocations without the `corral ` prefix, each with a comment. */
+  examples: [string, string][];
+}
+
+/** `corral snapshot save|restore|status`. */
+export const snapshotSubcommands: readonly SubcommandSpec[] = [
+  {
+    group: "snapshot",
+    name: "save",
+    synopsis: "FILE [--server HOST:PORT] [--auth digest:USER:PASS]",
+    summary: "Save an online backup of a running server's state to FILE.",
+    details:
+      `The server captures a consistent snapshot (after this command's earlier requests) and streams
+it; the bytes go to FILE.part, are verified, synced to disk, and only then renamed to FILE.
+Allowed to the super user (--auth with the server's superDigest identity), or, when the server
+has no superDigest, from a loopback address. Exit 1 with NoAuth otherwise.
+`,
+    flags: snapshotSaveFlags,
+    examples: [
+      ["snapshot save backup.snap", "prints Snapshot saved at zxid 0x...: N znodes, ..."],
+      [
+        "snapshot save b.snap --server 10.0.0.1:2281 --auth digest:super:secret",
+        "a remote server, as the super user",
+      ],
+    ],
+  },
+  {
+    group: "snapshot",
+    name: "restore",
+    synopsis: "FILE --data-dir DIR [--data-log-dir DIR2]",
+    summary: "Install a verified backup as the snapshot a new server starts from.",
+    details: `FILE is verified, then written durably as DIR/snapshot.<zxid>, so that
+"corral serve --data-dir DIR" starts with exactly the saved state. A directory that already
+holds snapshots, txn logs or epochs is refused (exit 1): restore into a new, empty directory.
+`,
+    flags: snapshotRestoreFlags,
+    examples: [
+      [
+        "snapshot restore backup.snap --data-dir ./restored",
+        "then: corral serve --data-dir ./restored",
+      ],
+    ],
+  },
+  {
+    group: "snapshot",
+    name: "status",
+    synopsis: "FILE [--json]",
+    summary: "Verify a backup file and print its zxid, znode and session counts.",
+    details:
+      "Exit 0 when FILE is a valid snapshot, 1 (with the problem and its offset) when not.\n",
+    flags: snapshotStatusFlags,
+    examples: [["snapshot status backup.snap", "prints the zxid, znodes, sessions and bytes"]],
+  },
+];
+
+/** `corral data inspect`. */
+export const dataSubcommands: readonly SubcommandSpec[] = [
+  {
+    group: "data",
+    name: "inspect",
+    synopsis: "DIR [--data-log-dir DIR2] [--json]",
+    summary: "Describe a data directory and what recovery would do with it; changes nothing.",
+    details:
+      `Lists every snapshot (zxid, size, znodes, sessions, valid or the problem and its offset) and
+every txn log (zxid range, records, size, and ok, a torn tail recovery would truncate, or
+corruption), zxid gaps, the epochs, and which snapshot and log range recovery would load.
+Exit 0 when recovery would succeed, 1 when it would stop on corruption (the file and offset are
+printed). Run it on a stopped server's directory, or on a copy.
+`,
+    flags: dataInspectFlags,
+    examples: [
+      ["data inspect ./corral-data", "a table of snapshots and logs, and the recovery plan"],
+      ["data inspect /data --data-log-dir /fast/txnlog --json", "logs elsewhere; as JSON"],
+    ],
+  },
+];
+
+/** `corral snapshot --help` or `corral data --help`: the subcommands of `group`. */
+export function groupHelp(group: "snapshot" | "data"): string {
+  const subcommands = group === "snapshot" ? snapshotSubcommands : dataSubcommands;
+  const usage = subcommands.map((c) => `  corral ${group} ${c.name} ${c.synopsis}\n`).join("");
+  return `Usage:
+${usage}
+Subcommands:
+${table(subcommands.map((c) => [c.name, c.summary]))}
+Run "corral ${group} SUBCOMMAND --help" for the flags of one.
+`;
+}
+
+/** `corral snapshot save --help` and the like. */
+export function subcommandHelp(command: SubcommandSpec): string {
+  return `Usage: corral ${command.group} ${command.name} ${command.synopsis}
+
+${command.summary}
+${command.details === "" ? "" : `\n${command.details}`}
+Flags:
+${flagLines(command.flags)}
+Examples:
+${table(command.examples.map(([example, comment]) => [`corral ${example}`, `# ${comment}`]))}`;
 }

@@ -1,12 +1,22 @@
 /**
- * The `corral` command: `serve`, `shell`, the zkCli-like znode commands, `help` and
- * `--version`. Run as a program (`deno run -A src/cli/main.ts ...`, or the compiled binary) it
- * calls {@linkcode main} with the process's arguments and exits with its code.
+ * The `corral` command: `serve`, `shell`, the zkCli-like znode commands, `snapshot` (backups),
+ * `data inspect`, `help` and `--version`. Run as a program (`deno run -A src/cli/main.ts ...`,
+ * or the compiled binary) it calls {@linkcode main} with the process's arguments and exits with
+ * its code.
  * @module
  */
 import process from "node:process";
+import { runSnapshot } from "./backup.ts";
 import { findCommand } from "./commands.ts";
-import { commandHelp, mainHelp, oneShotCommonFlags, serveHelp, shellHelp } from "./help.ts";
+import { runData } from "./data.ts";
+import {
+  commandHelp,
+  groupHelp,
+  mainHelp,
+  oneShotCommonFlags,
+  serveHelp,
+  shellHelp,
+} from "./help.ts";
 import { type CliIo, flushProcessOutput, processIo } from "./io.ts";
 import { exitCodes, runOneShot } from "./oneshot.ts";
 import { runServe } from "./serve.ts";
@@ -60,6 +70,11 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
       return await runServe(rest, io);
     case "shell":
       return await runShell(rest, io);
+    // The subcommand word stays first; leading flags follow it (`corral --json data inspect D`).
+    case "snapshot":
+      return await runSnapshot([...args.slice(i + 1, i + 2), ...leading, ...args.slice(i + 2)], io);
+    case "data":
+      return await runData([...args.slice(i + 1, i + 2), ...leading, ...args.slice(i + 2)], io);
   }
   const command = findCommand(name);
   if (!command) return usage(io, `unknown command "${name}"`);
@@ -73,6 +88,7 @@ function help(io: CliIo, name: string | undefined): number {
   }
   if (name === "serve") io.stdout(serveHelp());
   else if (name === "shell") io.stdout(shellHelp());
+  else if (name === "snapshot" || name === "data") io.stdout(groupHelp(name));
   else {
     const command = findCommand(name);
     if (!command) return usage(io, `unknown command "${name}"`);

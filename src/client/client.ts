@@ -46,12 +46,14 @@ import type {
   Op,
   OpResult,
   SessionEvent,
+  SnapshotDownload,
   TestDropOptions,
   VersionOptions,
   Watcher,
   WatchOption,
   WatchOptions,
 } from "./types.ts";
+import { snapshotChunkBytes } from "./types.ts";
 import { type ConnectString, parseConnectString, type ServerAddress } from "./connect_string.ts";
 import {
   BadArgumentsError,
@@ -59,6 +61,7 @@ import {
   type CorralError,
   errorFor,
   MultiError,
+  ProtocolViolationError,
   SessionExpiredError,
 } from "./errors.ts";
 
@@ -121,6 +124,23 @@ export function connect(connectString: string, options: ConnectOptions = {}): Pr
   return Client.connect(connectString, options);
 }
 
+/** The facts of a `snapshot` response, checked: the server must send all of them. */
+function snapshotHeader(response: Outcome): Omit<SnapshotDownload, "chunks"> {
+  const fields = response as Outcome & Record<string, unknown>;
+  const facts = {
+    zxid: fields.zxid,
+    nodeCount: fields.nodeCount,
+    sessionCount: fields.sessionCount,
+    bytes: fields.bytes,
+  };
+  for (const [name, value] of Object.entries(facts)) {
+    if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+      throw new ProtocolViolationError(`The snapshot response has no valid "${name}"`);
+    }
+  }
+  return facts as Omit<SnapshotDownload, "chunks">;
+}
+
 /**
  * A session with a Corral ensemble. Obtain one with {@linkcode connect}; many operations may be
  * in flight at once and they take effect and are answered in the order they were called.
@@ -169,6 +189,10 @@ export class Client {
   #reconnectGate: Promise<unknown> | null = null;
   #wake: (() => void) | null = null;
   #closingConnections = new Set<Promise<void>>();
+  /** Connections established so far: a backup belongs to the one it was captured on. */
+  #connectionCount = 0;
+  /** Backups started so far: the server keeps one per connection, so only the latest is read. */
+  #backupCount = 0;
 
   private constructor(target: ConnectString, adapter: NetAdapter, options: ConnectOptions) {
     this.#hosts = shuffled(target.hosts);
@@ -442,6 +466,104 @@ export class Client {
   }
 
   /**
+   * Starts an online backup: once every request issued before it is answered, the server
+   * captures a consistent snapshot and keeps its encoded bytes for this connection; iterate
+   * `chunks` to read them (one read of {@linkcode snapshotChunkBytes} ahead). The bytes are
+   * exactly a snapshot file: `decodeSnapshot` (src/storage) verifies them and
+   * `corral snapshot restore` installs them in a data directory.
+   *
+   * Allowed to the super user (an `addAuth` of the server's superDigest identity), or, when the
+   * server has no superDigest, to a client connecting from a loopback address; else rejects
+   * with a {@linkcode NoAuthError}. The backup lives as long as the connection and until the
+   * next `saveSnapshot()`: after a reconnect, reading rejects with a
+   * {@linkcode ConnectionLossError}, after a newer backup with a {@linkcode BadArgumentsError};
+   * start again then.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "./client.ts";
+   * const client = await connect("127.0.0.1:2281");
+   * const backup = await client.saveSnapshot();
+   * const file = await Deno.open("corral.snap", { write: true, create: true, truncate: true });
+   * for await (const chunk of backup.chunks) await file.write(chunk);
+   * file.close();
+   * console.log(`zxid 0x${backup.zxid.toString(16)}: ${backup.nodeCount} znodes`);
+   * await client.close();
+   * ```
+   */
+  async saveSnapshot(): Promise<SnapshotDownload> {
+    const backup = ++this.#backupCount;
+    const header = await this.#call(() => ({
+      body: { op: "snapshot" },
+      decode: (response) => ({ ...snapshotHeader(response), connection: this.#connectionCount }),
+    }));
+    const { connection, ...facts } = header;
+    return { ...facts, chunks: this.#snapshotChunks(backup, connection, facts.bytes) };
+  }
+
+  /** The bytes of backup number `backup`, read in order with one read ahead. */
+  async *#snapshotChunks(
+    backup: number,
+    connection: number,
+    bytes: number,
+  ): AsyncGenerator<Uint8Array, void, undefined> {
+    const read = (offset: number) => {
+      const length = Math.min(snapshotChunkBytes, bytes - offset);
+      const chunk = this.#snapshotRead(backup, connection, offset, length);
+      chunk.catch(() => {}); // A read ahead the caller never awaits must not be unhandled.
+      return chunk;
+    };
+    let offset = 0;
+    let next = bytes > 0 ? read(0) : null;
+    // Every chunk holds at least one byte (checked by #snapshotRead), so this ends.
+    while (next !== null) {
+      const chunk = await next;
+      offset += chunk.byteLength;
+      next = offset < bytes ? read(offset) : null;
+      yield chunk;
+    }
+  }
+
+  /** Reads `length` bytes at `offset` of the backup; they must all come. */
+  #snapshotRead(
+    backup: number,
+    connection: number,
+    offset: number,
+    length: number,
+  ): Promise<Uint8Array> {
+    const lost = () =>
+      new ConnectionLossError(
+        "The connection was lost during the backup, and the snapshot with it; start a new backup",
+      );
+    return this.#call(() => {
+      if (backup !== this.#backupCount) {
+        throw new BadArgumentsError("A newer saveSnapshot() replaced this backup on the server");
+      }
+      if (connection !== this.#connectionCount) throw lost();
+      return {
+        body: { op: "snapshotRead", offset, length },
+        decode: (response) => {
+          if (connection !== this.#connectionCount) throw lost();
+          const data = response.data;
+          if (!(data instanceof Uint8Array) || data.byteLength !== length) {
+            throw new ProtocolViolationError(
+              `snapshotRead at offset ${offset} returned ${
+                data instanceof Uint8Array ? data.byteLength : "no"
+              } bytes, expected ${length}`,
+            );
+          }
+          // A copy: the decoded bytes are a view into a whole network chunk, kept alive otherwise.
+          return data.slice();
+        },
+        fail: (response) =>
+          connection !== this.#connectionCount
+            ? lost()
+            : errorFor(response.err, response.message ?? response.err),
+      };
+    });
+  }
+
+  /**
    * Ends the session: requests already issued are sent first, then the server deletes the
    * session's ephemerals and closes the connection. Afterwards every call rejects with a
    * {@linkcode SessionExpiredError}. Idempotent.
@@ -637,6 +759,7 @@ export class Client {
 
   #onConnected(conn: Connection, message: ConnectedMessage, resumed: boolean): void {
     this.#conn = conn;
+    this.#connectionCount++;
     this.#sessionId = message.sessionId;
     this.#password = message.password.slice();
     this.#timeoutMs = message.timeoutMs;

@@ -3,8 +3,8 @@
  *
  * {@linkcode connect} opens a session with one server of a connect string
  * (`"host:port,host:port/chroot"`) and returns a {@linkcode Client}: promise-based operations
- * (create, getData, setData, delete, exists, getChildren, getACL, setACL, sync, multi, addAuth),
- * many in flight at once and answered in the order they were called; one-shot watches delivered
+ * (create, getData, setData, delete, exists, getChildren, getACL, setACL, sync, multi, addAuth,
+ * and saveSnapshot for an online backup), many in flight at once and answered in the order they were called; one-shot watches delivered
  * to a function or to the default watcher; session state events; automatic reconnection that
  * keeps the session, its ephemerals and its watches. Failures reject with a subclass of
  * {@linkcode CorralError}, one per error code.

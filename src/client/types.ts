@@ -3,6 +3,7 @@
  * {@linkcode connect} and of each operation, results, and the {@linkcode op} builders of multi.
  * @module
  */
+import { snapshotReadBytesMax } from "../constants.ts";
 import type { Acl, CreateMode, Stat, WatchEventType } from "../tree/types.ts";
 import type { NetAdapter } from "../net/types.ts";
 import type { MultiResult } from "../wire/messages.ts";
@@ -264,6 +265,36 @@ export const op = {
     return { op: "delete", path, version: options.version };
   },
 } as const;
+
+/**
+ * An online backup in progress, from {@linkcode Client.saveSnapshot}: what the snapshot the
+ * server captured holds, and its encoded bytes (exactly a snapshot file), read as `chunks` is
+ * iterated.
+ *
+ * @example
+ * ```ts ignore
+ * import type { SnapshotDownload } from "./types.ts";
+ * async function save(download: SnapshotDownload, file: Deno.FsFile): Promise<void> {
+ *   for await (const chunk of download.chunks) await file.write(chunk);
+ *   console.log(`zxid 0x${download.zxid.toString(16)}: ${download.nodeCount} znodes`);
+ * }
+ * ```
+ */
+export interface SnapshotDownload {
+  /** The zxid of the last txn the snapshot holds. */
+  zxid: number;
+  /** Znodes in the snapshot. */
+  nodeCount: number;
+  /** Sessions in the snapshot. */
+  sessionCount: number;
+  /** Size of the encoded snapshot; `chunks` yields exactly this many bytes in all. */
+  bytes: number;
+  /** The bytes in order, at most {@linkcode snapshotChunkBytes} per chunk. Iterate once. */
+  chunks: AsyncIterable<Uint8Array>;
+}
+
+/** Most bytes one chunk of a {@linkcode SnapshotDownload} holds (one `snapshotRead`): 1 MiB. */
+export const snapshotChunkBytes: number = snapshotReadBytesMax;
 
 /**
  * Options of the test-only {@linkcode Client._testDropConnection}.

@@ -32,10 +32,17 @@ import type { DurableStore, Epochs, Recovered, SnapshotImage, SnapshotInfo } fro
 import { CorruptionError } from "./types.ts";
 import type { NodeImage } from "../tree/data_tree.ts";
 
-const logMagic = "CORRALLG";
+/** Magic of a txn log file (docs/STORAGE.md). */
+export const logMagic = "CORRALLG";
 const snapshotMagic = "CORRALSN";
 const epochsMagic = "CORRALEP";
 const nodesPerChunk = 1000;
+
+/** Default most bytes of one group commit. */
+export const batchBytesMaxDefault = 4 * 1024 * 1024;
+
+/** Slack beyond one batch in which recovery still calls damage a torn tail (one large record). */
+export const tornTailSlackBytes = 8 * 1024 * 1024;
 
 /** Settings of a {@linkcode FileStore}. */
 export interface FileStoreOptions {
@@ -115,7 +122,7 @@ function join2(frames: readonly Uint8Array[]): Uint8Array {
 }
 
 /** True when `next` may follow `previous` in the log: same epoch and counter + 1, or a new epoch. */
-function follows(previous: number, next: number): boolean {
+export function zxidFollows(previous: number, next: number): boolean {
   if (zxidEpoch(next) === zxidEpoch(previous)) return next === previous + 1;
   return zxidEpoch(next) > zxidEpoch(previous) && zxidCounter(next) >= 1;
 }
@@ -154,7 +161,7 @@ export class FileStore implements DurableStore {
     this.dataDir = options.dataDir;
     this.dataLogDir = options.dataLogDir ?? options.dataDir;
     this.#logFileBytesMax = options.logFileBytesMax ?? 64 * 1024 * 1024;
-    this.#batchBytesMax = options.batchBytesMax ?? 4 * 1024 * 1024;
+    this.#batchBytesMax = options.batchBytesMax ?? batchBytesMaxDefault;
     this.#snapRetainCount = Math.max(1, options.snapRetainCount ?? 3);
     this.#log = options.log ?? (() => {});
     assert(
@@ -186,7 +193,7 @@ export class FileStore implements DurableStore {
    * of the last log file than one batch plus one record is corruption.
    */
   get tornTailBytesMax(): number {
-    return this.#batchBytesMax + 8 * 1024 * 1024;
+    return this.#batchBytesMax + tornTailSlackBytes;
   }
 
   onDurable(callback: (zxid: number) => void): void {
@@ -482,7 +489,7 @@ export class FileStore implements DurableStore {
         }
         offset = read.next;
         if (record.zxid <= start) continue;
-        if (!follows(last, record.zxid)) {
+        if (!zxidFollows(last, record.zxid)) {
           throw new CorruptionError(
             `${path} offset ${read.offset}: zxid 0x${record.zxid.toString(16)} cannot follow 0x${
               last.toString(16)

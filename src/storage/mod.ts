@@ -5,3 +5,4 @@
  */
 export * from "./types.ts";
 export * from "./memory_store.ts";
+export * from "./inspect.ts";
