@@ -356,9 +356,13 @@ export class FileStore implements DurableStore {
       await writeAll(handle, rest, offset);
       offset += rest.byteLength;
       await handle.datasync();
-    } finally {
-      await handle.close();
+    } catch (error) {
+      // Give the space back at once: on a full disk the txn log needs it more than we do.
+      await handle.close().catch(() => {});
+      await fs.rm(tmp, { force: true });
+      throw error;
     }
+    await handle.close();
     await fs.rename(tmp, path);
     syncDir(this.dataDir);
     await this.#purge();
