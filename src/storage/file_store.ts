@@ -156,6 +156,7 @@ export class FileStore implements DurableStore {
   #closed = false;
   #onDurable: (zxid: number) => void = () => {};
   #onFailure: (zxid: number, error: Error) => void = () => {};
+  #metadataChain: Promise<void> = Promise.resolve();
 
   private constructor(options: FileStoreOptions) {
     this.dataDir = options.dataDir;
@@ -217,7 +218,7 @@ export class FileStore implements DurableStore {
 
   async #flushLoop(): Promise<void> {
     try {
-      while (this.#pending.length > 0 && !this.#closed) await this.#flushOne();
+      while (this.#pending.length > 0) await this.#flushOne();
     } finally {
       this.#flushing = null;
     }
@@ -264,7 +265,6 @@ export class FileStore implements DurableStore {
   /** Undoes a failed batch on disk and reports every unsynced record from `zxid` on as failed. */
   async #fail(zxid: number, error: Error): Promise<void> {
     this.stats.failures++;
-    this.#pending = [];
     if (this.#handle !== null) {
       try {
         await this.#handle.truncate(this.#offset);
@@ -280,6 +280,9 @@ export class FileStore implements DurableStore {
         );
       }
     }
+    // Only now: records appended while the cut-back above was awaited were prepared after the
+    // failed ones, so they fail with them (the failure covers every zxid from `zxid` on).
+    this.#pending = [];
     this.#log(
       "warn",
       "log write failed; the writes are refused and will be retried with the next ones",
@@ -329,7 +332,18 @@ export class FileStore implements DurableStore {
 
   // ---- snapshots and epochs ------------------------------------------------------------------
 
-  async saveSnapshot(image: SnapshotImage): Promise<SnapshotInfo> {
+  /** Runs metadata writes (snapshots, epochs) one at a time: they share temp-file names. */
+  #serially<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#metadataChain.then(work, work);
+    this.#metadataChain = run.then(() => {}, () => {});
+    return run;
+  }
+
+  saveSnapshot(image: SnapshotImage): Promise<SnapshotInfo> {
+    return this.#serially(() => this.#saveSnapshot(image));
+  }
+
+  async #saveSnapshot(image: SnapshotImage): Promise<SnapshotInfo> {
     const name = storageFileName("snapshot", image.zxid);
     const path = join(this.dataDir, name);
     const tmp = `${path}.tmp`;
@@ -377,7 +391,11 @@ export class FileStore implements DurableStore {
     return info;
   }
 
-  async writeEpochs(epochs: Epochs): Promise<void> {
+  writeEpochs(epochs: Epochs): Promise<void> {
+    return this.#serially(() => this.#writeEpochs(epochs));
+  }
+
+  async #writeEpochs(epochs: Epochs): Promise<void> {
     const path = join(this.dataDir, "epochs");
     const bytes = join2([
       fileHeader(epochsMagic),
@@ -517,7 +535,9 @@ export class FileStore implements DurableStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // Queued appends are written and synced first (their durable reports still fire).
     await this.#flushing;
+    await this.#metadataChain;
     await this.#handle?.close();
     this.#handle = null;
   }

@@ -5,4 +5,5 @@
  */
 export * from "./types.ts";
 export * from "./memory_store.ts";
+export * from "./sim_store.ts";
 export * from "./inspect.ts";

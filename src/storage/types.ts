@@ -25,7 +25,7 @@ export interface TxnStore {
   onFailure(callback: (zxid: number, error: Error) => void): void;
   /** Highest zxid known durable. */
   readonly durableZxid: number;
-  /** Flushes and releases resources. */
+  /** Writes and syncs what was appended (reporting it durable), then releases resources. */
   close(): Promise<void>;
 }
 
