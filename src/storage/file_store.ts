@@ -13,14 +13,7 @@ import { join } from "node:path";
 import { assert } from "../assert.ts";
 import type { TxnRecord } from "../tree/txn.ts";
 import { zxidCounter, zxidEpoch } from "../tree/txn.ts";
-import {
-  bodyToNode,
-  bodyToRecord,
-  bodyToSession,
-  nodeToBody,
-  recordToBody,
-  sessionToBody,
-} from "./codec.ts";
+import { bodyToNode, bodyToSession, nodeToBody, recordToBody, sessionToBody } from "./codec.ts";
 import {
   checkFileHeader,
   encodeRecord,
@@ -28,21 +21,18 @@ import {
   fileHeaderBytes,
   readRecord,
 } from "./record.ts";
+import { commitMarkerBody, logMagic, scanLog } from "./log_scan.ts";
 import type { DurableStore, Epochs, Recovered, SnapshotImage, SnapshotInfo } from "./types.ts";
 import { CorruptionError } from "./types.ts";
 import type { NodeImage } from "../tree/data_tree.ts";
 
-/** Magic of a txn log file (docs/STORAGE.md). */
-export const logMagic = "CORRALLG";
+export { logMagic } from "./log_scan.ts";
 const snapshotMagic = "CORRALSN";
 const epochsMagic = "CORRALEP";
 const nodesPerChunk = 1000;
 
 /** Default most bytes of one group commit. */
 export const batchBytesMaxDefault = 4 * 1024 * 1024;
-
-/** Slack beyond one batch in which recovery still calls damage a torn tail (one large record). */
-export const tornTailSlackBytes = 8 * 1024 * 1024;
 
 /** Settings of a {@linkcode FileStore}. */
 export interface FileStoreOptions {
@@ -188,15 +178,6 @@ export class FileStore implements DurableStore {
     return this.#durableZxid;
   }
 
-  /**
-   * The damaged bytes recovery may treat as a torn tail: a crash can only tear the one batch that
-   * was being written (at most one batch is unsynced at a time), so damage further from the end
-   * of the last log file than one batch plus one record is corruption.
-   */
-  get tornTailBytesMax(): number {
-    return this.#batchBytesMax + tornTailSlackBytes;
-  }
-
   onDurable(callback: (zxid: number) => void): void {
     this.#onDurable = callback;
   }
@@ -227,7 +208,9 @@ export class FileStore implements DurableStore {
   /** Writes and syncs one batch; reports it durable, or fails it and everything after it. */
   async #flushOne(): Promise<void> {
     const batch = this.#takeBatch();
-    const bytes = join2(batch.map((p) => p.frame));
+    // The commit marker makes the batch count at recovery (src/storage/log_scan.ts).
+    const marker = encodeRecord(commitMarkerBody(batch.at(-1)!.zxid));
+    const bytes = join2([...batch.map((p) => p.frame), marker]);
     try {
       if (
         this.#handle === null ||
@@ -476,50 +459,36 @@ export class FileStore implements DurableStore {
       const isLast = i === logs.length - 1;
       const path = join(this.dataLogDir, logs[i].name);
       const bytes = new Uint8Array(await fs.readFile(path));
-      const problem = checkFileHeader(bytes, logMagic);
-      if (problem !== null) {
-        if (isLast && bytes.byteLength <= fileHeaderBytes) {
-          await fs.rm(path);
-          notes.push(
-            `removed ${logs[i].name}: its header was never completely written (${problem})`,
-          );
-          break;
-        }
-        throw new CorruptionError(`${path}: ${problem}`);
-      }
-      let offset = fileHeaderBytes;
-      for (;;) {
-        const read = readRecord(bytes, offset);
-        if (read.kind === "end") break;
-        if (read.kind === "damaged") {
-          if (isLast && bytes.byteLength - read.offset <= this.tornTailBytesMax) {
-            await truncateFile(path, read.offset);
-            notes.push(
-              `truncated a torn tail of ${logs[i].name} at offset ${read.offset} (${
-                bytes.byteLength - read.offset
-              } bytes: ${read.reason})`,
-            );
-            break;
-          }
-          throw new CorruptionError(
-            `${path} offset ${read.offset}: ${read.reason}; the log is corrupt before its tail`,
-          );
-        }
-        const record = bodyToRecord(read.value);
-        if (record === null) {
-          throw new CorruptionError(`${path} offset ${read.offset}: not a txn record`);
-        }
-        offset = read.next;
+      const scan = scanLog(bytes, isLast);
+      for (const { record, offset } of scan.records) {
         if (record.zxid <= start) continue;
         if (!zxidFollows(last, record.zxid)) {
           throw new CorruptionError(
-            `${path} offset ${read.offset}: zxid 0x${record.zxid.toString(16)} cannot follow 0x${
+            `${path} offset ${offset}: zxid 0x${record.zxid.toString(16)} cannot follow 0x${
               last.toString(16)
             } (a gap or a reorder)`,
           );
         }
         records.push(record);
         last = record.zxid;
+      }
+      if (scan.status.kind === "corrupt") {
+        throw new CorruptionError(
+          `${path} offset ${scan.status.offset}: ${scan.status.reason}; the log is corrupt`,
+        );
+      }
+      if (scan.status.kind === "tornTail") {
+        if (scan.status.offset === 0) {
+          await fs.rm(path);
+          notes.push(`removed ${logs[i].name}: ${scan.status.reason}`);
+        } else {
+          await truncateFile(path, scan.status.offset);
+          notes.push(
+            `truncated a torn tail of ${
+              logs[i].name
+            } at offset ${scan.status.offset} (${scan.status.bytes} bytes: ${scan.status.reason})`,
+          );
+        }
       }
     }
     if (logs.length > 0 && records.length === 0 && logs[0].zxid > start + 1) {

@@ -10,30 +10,9 @@
  */
 import * as fs from "node:fs/promises";
 import { join } from "node:path";
-import { assert } from "../assert.ts";
-import { bodyToRecord } from "./codec.ts";
-import {
-  batchBytesMaxDefault,
-  decodeSnapshot,
-  listFiles,
-  logMagic,
-  readEpochs,
-  tornTailSlackBytes,
-  zxidFollows,
-} from "./file_store.ts";
-
-export { batchBytesMaxDefault };
-import { checkFileHeader, fileHeaderBytes, readRecord } from "./record.ts";
+import { decodeSnapshot, listFiles, readEpochs, zxidFollows } from "./file_store.ts";
+import { scanLog } from "./log_scan.ts";
 import type { Epochs } from "./types.ts";
-
-/** Settings of {@linkcode inspectDataDir}. */
-export interface InspectOptions {
-  /**
-   * The server's `batchBytesMax` (default 4 MiB): damage in the last log file within this plus
-   * 8 MiB of its end is a torn tail, as `FileStore.tornTailBytesMax` says.
-   */
-  batchBytesMax?: number;
-}
 
 /** What inspection found in one snapshot file. */
 export interface SnapshotFileReport {
@@ -201,24 +180,10 @@ interface ParsedLog {
   records: { zxid: number; offset: number }[];
 }
 
-function damaged(
-  bytes: Uint8Array,
-  offset: number,
-  reason: string,
-  isLast: boolean,
-  tornTailBytesMax: number,
-): LogFileStatus {
-  const tail = bytes.byteLength - offset;
-  return isLast && tail <= tornTailBytesMax
-    ? { kind: "tornTail", offset, bytes: tail, reason }
-    : { kind: "corrupt", offset, reason };
-}
-
 async function parseLog(
   dir: string,
   file: { name: string; zxid: number },
   isLast: boolean,
-  tornTailBytesMax: number,
 ): Promise<ParsedLog> {
   const report: LogFileReport = {
     name: file.name,
@@ -229,44 +194,16 @@ async function parseLog(
     bytes: 0,
     status: { kind: "ok" },
   };
-  const records: ParsedLog["records"] = [];
   const bytes = await readBytes(join(dir, file.name));
   if (bytes instanceof Error) {
     report.status = { kind: "corrupt", offset: 0, reason: bytes.message };
-    return { report, records };
+    return { report, records: [] };
   }
   report.bytes = bytes.byteLength;
-  const headerProblem = checkFileHeader(bytes, logMagic);
-  if (headerProblem !== null) {
-    // Recovery removes a last file whose header was never completely written; else it stops.
-    report.status = isLast && bytes.byteLength <= fileHeaderBytes
-      ? {
-        kind: "tornTail",
-        offset: 0,
-        bytes: bytes.byteLength,
-        reason: `the header was never completely written (${headerProblem})`,
-      }
-      : { kind: "corrupt", offset: 0, reason: headerProblem };
-    return { report, records };
-  }
-  let offset = fileHeaderBytes;
-  for (;;) {
-    const read = readRecord(bytes, offset);
-    if (read.kind === "end") break;
-    if (read.kind === "damaged") {
-      report.status = damaged(bytes, read.offset, read.reason, isLast, tornTailBytesMax);
-      break;
-    }
-    const record = bodyToRecord(read.value);
-    if (record === null) {
-      // A record whose checksum holds but which is no txn was written so: never a torn tail.
-      report.status = { kind: "corrupt", offset: read.offset, reason: "not a txn record" };
-      break;
-    }
-    assert(read.next > offset, "every record read moves the offset forward");
-    records.push({ zxid: record.zxid, offset: read.offset });
-    offset = read.next;
-  }
+  // The very rules recovery applies (src/storage/log_scan.ts), without changing the file.
+  const scan = scanLog(bytes, isLast);
+  const records = scan.records.map(({ record, offset }) => ({ zxid: record.zxid, offset }));
+  report.status = scan.status;
   report.records = records.length;
   report.firstZxid = records[0]?.zxid ?? null;
   report.lastZxid = records.at(-1)?.zxid ?? null;
@@ -426,11 +363,9 @@ async function requireDir(dir: string): Promise<void> {
 export async function inspectDataDir(
   dataDir: string,
   dataLogDir: string = dataDir,
-  options: InspectOptions = {},
 ): Promise<DataDirReport> {
   await requireDir(dataDir);
   await requireDir(dataLogDir);
-  const tornTailBytesMax = (options.batchBytesMax ?? batchBytesMaxDefault) + tornTailSlackBytes;
   const notes = await leftovers([dataDir, dataLogDir]);
   const snapshots: SnapshotFileReport[] = [];
   for (const file of await listFiles(dataDir, "snapshot")) {
@@ -441,7 +376,7 @@ export async function inspectDataDir(
   const files = await listFiles(dataLogDir, "log");
   const logs: ParsedLog[] = [];
   for (let i = 0; i < files.length; i++) {
-    logs.push(await parseLog(dataLogDir, files[i], i === files.length - 1, tornTailBytesMax));
+    logs.push(await parseLog(dataLogDir, files[i], i === files.length - 1));
   }
   if (dataLogDir !== dataDir && (await listFiles(dataDir, "log")).length > 0) {
     notes.push(

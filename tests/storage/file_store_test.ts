@@ -65,6 +65,13 @@ async function writeLog(
 }
 
 /** Byte offsets at which each record of a log file starts, and where the last one ends. */
+/** Writes each record as its own group commit (records + commit marker per batch). */
+async function writeBatches(dir: string, records: readonly TxnRecord[]): Promise<void> {
+  const { store } = await openStore(dir);
+  for (const record of records) await appendDurably(store, [record]);
+  await store.close();
+}
+
 async function recordOffsets(path: string): Promise<{ starts: number[]; end: number }> {
   const bytes = await Deno.readFile(path);
   const starts: number[] = [];
@@ -106,15 +113,16 @@ Deno.test("FileStore.recover() of an empty directory finds nothing and says noth
   });
 });
 
-Deno.test("FileStore.recover() truncates a torn tail cut at every byte of the last record", async () => {
+Deno.test("FileStore.recover() truncates a torn final batch cut at every byte", async () => {
   await withDir(async (dir) => {
     const records = txnRecords(1, 5, "r");
-    await writeLog(join(dir, "original"), records);
+    await writeBatches(join(dir, "original"), records);
     const original = await Deno.readFile(join(dir, "original", firstLog));
+    // Five batches of one record and its commit marker: ten framed records.
     const { starts, end } = await recordOffsets(join(dir, "original", firstLog));
-    assert.equal(starts.length, 5);
+    assert.equal(starts.length, 10);
     assert.equal(end, original.byteLength);
-    const lastStart = starts[4];
+    const lastStart = starts[8]; // record 5; its marker starts at starts[9]
     for (let cut = lastStart; cut <= end; cut++) {
       const caseDir = join(dir, `cut-${cut}`);
       await Deno.mkdir(caseDir);
@@ -130,7 +138,7 @@ Deno.test("FileStore.recover() truncates a torn tail cut at every byte of the la
         assert.match(recovered.notes[0], new RegExp(`truncated a torn tail of ${firstLog}`));
         assert.match(recovered.notes[0], new RegExp(`offset ${lastStart}`));
       } else {
-        assert.deepEqual(recovered.notes, [], `cut at ${cut} is on a record boundary`);
+        assert.deepEqual(recovered.notes, [], `cut at ${cut} is on a batch boundary`);
       }
       assert.equal(
         (await Deno.stat(path)).size,
@@ -176,23 +184,16 @@ Deno.test("FileStore.recover() removes a last log whose header was never complet
   });
 });
 
-Deno.test("FileStore.recover() throws CorruptionError naming file and offset for damage before the tail of the last log", async () => {
+Deno.test("FileStore.recover() throws CorruptionError naming file and offset for damage followed by later batches", async () => {
   await withDir(async (dir) => {
-    // More than tornTailBytesMax of records after the damage: no crash could have torn it.
-    const big = new Uint8Array(256 * 1024).fill(0x61);
-    const records = txnRecords(1, 36, "r");
-    for (const record of records.slice(1)) {
-      if (record.txn.type === "create") record.txn.data = big;
-    }
-    const { store } = await openStore(dir, { batchBytesMax: 1024 });
-    const window = store.tornTailBytesMax;
-    await appendDurably(store, records);
-    await store.close();
+    // Batch 2 was written only after batch 1's sync returned: damage in batch 1 with batch 2's
+    // marker after it is damage to acknowledged data, not a torn tail.
+    const records = txnRecords(1, 5, "r");
+    await writeBatches(dir, records);
     const path = join(dir, firstLog);
     const { starts, end } = await recordOffsets(path);
-    assert.ok(end - starts[0] > window, "the damage is further from the end than a torn batch");
     await flipByte(path, starts[0] + 12); // inside the body of record 1
-    const reopened = await FileStore.open({ dataDir: dir, batchBytesMax: 1024 });
+    const reopened = await FileStore.open({ dataDir: dir });
     await assert.rejects(reopened.recover(), (error: Error) => {
       assert.ok(error instanceof CorruptionError, String(error));
       assert.ok(error.message.includes(path), error.message);
@@ -227,18 +228,35 @@ Deno.test("FileStore.recover() throws CorruptionError naming file and offset for
   });
 });
 
-Deno.test("FileStore.recover() cuts damage within tornTailBytesMax of the end of the last log as a torn tail, later records included", async () => {
-  // This documents the torn-tail rule as built: the format does not mark batch boundaries, so
-  // damage near the end is taken for an unsynced batch even when whole records follow it.
+Deno.test("FileStore.recover() cuts a damaged final batch as a torn tail even when its own marker survived", async () => {
+  // A power cut may persist a batch's pages out of order: the final batch's marker can be intact
+  // after its damaged record. That batch was never acknowledged (its sync did not return).
   await withDir(async (dir) => {
     const records = txnRecords(1, 5, "r");
-    await writeLog(dir, records);
+    await writeBatches(dir, records);
     const path = join(dir, firstLog);
     const { starts } = await recordOffsets(path);
-    await flipByte(path, starts[1] + 12);
+    await flipByte(path, starts[8] + 12); // record 5, the final batch
     const { store, recovered } = await openStore(dir);
-    assert.deepEqual(recovered.records.map((r) => r.zxid), [1]);
-    assert.match(recovered.notes.join("\n"), new RegExp(`offset ${starts[1]}.*checksum mismatch`));
+    assert.deepEqual(recovered.records.map((r) => r.zxid), [1, 2, 3, 4]);
+    assert.match(recovered.notes.join("\n"), new RegExp(`offset ${starts[8]}.*checksum mismatch`));
+    assert.equal((await Deno.stat(path)).size, starts[8]);
+    await store.close();
+  });
+});
+
+Deno.test("FileStore.recover() cuts records that have no commit marker (an interrupted batch)", async () => {
+  await withDir(async (dir) => {
+    await writeBatches(dir, txnRecords(1, 3, "r"));
+    const path = join(dir, firstLog);
+    const size = (await Deno.stat(path)).size;
+    // Whole txn records of a fourth batch, written without their marker.
+    const orphan = encodeRecord([4, 0, 0, { type: "check", path: "/", version: -1 }]);
+    await Deno.writeFile(path, orphan, { append: true });
+    const { store, recovered } = await openStore(dir);
+    assert.deepEqual(recovered.records.map((r) => r.zxid), [1, 2, 3]);
+    assert.match(recovered.notes.join("\n"), /no commit marker/);
+    assert.equal((await Deno.stat(path)).size, size);
     await store.close();
   });
 });

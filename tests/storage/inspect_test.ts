@@ -218,27 +218,29 @@ Deno.test("inspectDataDir() reports a cut-off last record of the last log as a t
     const path = join(dir, last);
     const offsets = recordOffsets(path);
     const size = readFileSync(path).byteLength;
-    const lastRecord = offsets.at(-1)!;
+    // offsets alternate txn record, commit marker; the final batch is the last pair.
+    const batchStart = offsets.at(-2)!;
+    const marker = offsets.at(-1)!;
     writeFileSync(path, new Uint8Array(readFileSync(path)).subarray(0, size - 3));
     const report = await inspectUnchanged(dir);
     const log = logNamed(report, last);
     assert.deepEqual(log.status, {
       kind: "tornTail",
-      offset: lastRecord,
-      bytes: size - 3 - lastRecord,
-      reason: "record body cut short",
+      offset: batchStart,
+      bytes: size - 3 - batchStart,
+      reason: `record at offset ${marker}: record body cut short`,
     });
     assert.equal(
       formatLogStatus(log.status),
-      `torn tail at offset ${lastRecord} (${size - 3 - lastRecord} bytes)`,
+      `torn tail at offset ${batchStart} (${size - 3 - batchStart} bytes)`,
     );
-    assert.equal(log.records, offsets.length - 1);
+    assert.equal(log.records, offsets.length / 2 - 1);
     assert.equal(report.recovery.ok, true);
     assert.equal(report.recovery.replayLastZxid, 5);
     assert.equal(report.recovery.actions.length, 1);
     assert.match(
       report.recovery.actions[0],
-      new RegExp(`truncate the torn tail of ${last} at offset ${lastRecord}`),
+      new RegExp(`truncate the torn tail of ${last} at offset ${batchStart}`),
     );
     await assertAgreesWithRecovery(dir, report);
   });
@@ -254,8 +256,10 @@ Deno.test("inspectDataDir() reports damage in a log before the last as corruptio
     flipByte(join(dir, victim), target + 12); // inside the body: the checksum no longer matches
     const report = await inspectUnchanged(dir);
     const log = logNamed(report, victim);
-    assert.deepEqual(log.status, { kind: "corrupt", offset: target, reason: "checksum mismatch" });
-    assert.equal(formatLogStatus(log.status), `corrupt at offset ${target}: checksum mismatch`);
+    const reason =
+      `record at offset ${target}: checksum mismatch, in a log file that is not the last`;
+    assert.deepEqual(log.status, { kind: "corrupt", offset: target, reason });
+    assert.equal(formatLogStatus(log.status), `corrupt at offset ${target}: ${reason}`);
     assert.equal(report.recovery.ok, false);
     assert.equal(report.recovery.problem?.file, victim);
     assert.equal(report.recovery.problem?.offset, target);
@@ -266,26 +270,34 @@ Deno.test("inspectDataDir() reports damage in a log before the last as corruptio
   });
 });
 
-Deno.test("inspectDataDir() treats damage in the last log beyond the torn-tail window as corruption", async () => {
+Deno.test("inspectDataDir() treats damage followed by later committed batches as corruption", async () => {
   await withDir({ zxids: range(1, 4) }, async (dir) => {
     const [log] = readdirSync(dir).filter((n) => n.startsWith("log."));
+    // One batch per zxid: record, commit marker, record, marker, ...
     const offsets = recordOffsets(join(dir, log));
-    flipByte(join(dir, log), offsets[1] + 12);
-    // The default window is 4 + 8 MiB from the end of the file; pad the file past it.
-    const bytes = new Uint8Array(readFileSync(join(dir, log)));
-    const padded = new Uint8Array(bytes.byteLength + 13 * 1024 * 1024);
-    padded.set(bytes);
-    writeFileSync(join(dir, log), padded);
+    flipByte(join(dir, log), offsets[2] + 12); // the record of zxid 2, acknowledged before 3 and 4
     const report = await inspectUnchanged(dir);
     assert.deepEqual(report.logs[0].status, {
       kind: "corrupt",
-      offset: offsets[1],
-      reason: "checksum mismatch",
+      offset: offsets[2],
+      reason: "checksum mismatch, before acknowledged data",
     });
     assert.equal(report.recovery.ok, false);
     await assertAgreesWithRecovery(dir, report);
-    const wider = await inspectDataDir(dir, dir, { batchBytesMax: 8 * 1024 * 1024 });
-    assert.equal(wider.logs[0].status.kind, "tornTail", "the window grows with batchBytesMax");
+  });
+});
+
+Deno.test("inspectDataDir() treats damage in the final batch of the last log as a torn tail", async () => {
+  await withDir({ zxids: range(1, 4) }, async (dir) => {
+    const [log] = readdirSync(dir).filter((n) => n.startsWith("log."));
+    const offsets = recordOffsets(join(dir, log));
+    flipByte(join(dir, log), offsets[6] + 12); // the record of zxid 4, the final batch
+    const report = await inspectUnchanged(dir);
+    assert.equal(report.logs[0].status.kind, "tornTail");
+    assert.equal((report.logs[0].status as { offset: number }).offset, offsets[6]);
+    assert.equal(report.recovery.ok, true);
+    assert.equal(report.recovery.lastZxid, 3);
+    await assertAgreesWithRecovery(dir, report);
   });
 });
 
@@ -359,14 +371,10 @@ Deno.test("inspectDataDir() reports an unreadable epochs file and leftovers, and
   await assert.rejects(inspectDataDir(join(tmpdir(), "corral-no-such-dir-x")), /does not exist/);
 });
 
-Deno.test("inspectDataDir() uses the same torn-tail window as FileStore", async () => {
+Deno.test("inspectDataDir() of an empty directory plans an empty recovery", async () => {
   const dir = mkdtempSync(join(tmpdir(), "corral-inspect-"));
   try {
-    const store = await FileStore.open({ dataDir: dir, batchBytesMax: 1024 });
-    // The window is batchBytesMax + 8 MiB; inspection computes it from the same setting.
-    assert.equal(store.tornTailBytesMax, 1024 + 8 * 1024 * 1024);
-    await store.close();
-    const empty = await inspectDataDir(dir, dir, { batchBytesMax: 1024 });
+    const empty = await inspectDataDir(dir, dir);
     assert.equal(empty.recovery.ok, true);
     assert.equal(empty.recovery.snapshot, null);
     assert.equal(empty.recovery.lastZxid, 0);
