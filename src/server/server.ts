@@ -167,6 +167,9 @@ class ServerHost implements CorralServer {
     const started = Date.now();
     const recovered = await this.store.recover();
     this.replica.restore(recovered.snapshot, recovered.records);
+    // Every data dir carries its epochs from the first start on (standalone: both 0); the
+    // ensemble's discovery phase reads and advances them.
+    await this.store.writeEpochs(recovered.epochs);
     this.recoveryNotes = recovered.notes;
     this.#txnsSinceSnapshot = recovered.records.length;
     this.#logger.log("info", "recovered", {
