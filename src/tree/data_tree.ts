@@ -8,11 +8,15 @@ import type { Acl, Stat, WatchEventType } from "./types.ts";
 import { openAcl } from "./types.ts";
 import { baseName, childPath, parentOf } from "./path.ts";
 
-/** One znode. Only the tree mutates it; everything it hands out is a copy. */
+/**
+ * One znode. Only the tree changes it, and only by replacing `data`, `acl` and `stat` with new
+ * objects, never by mutating them: so a snapshot image can share them without copying, and stays
+ * exact while the tree moves on.
+ */
 interface Znode {
   data: Uint8Array;
-  acl: Acl[];
-  stat: Stat;
+  acl: readonly Acl[];
+  stat: Readonly<Stat>;
   children: Set<string>;
 }
 
@@ -38,12 +42,12 @@ export interface ApplyResult {
   triggers: Trigger[];
 }
 
-/** One znode as it appears in a snapshot. `data` and `acl` are shared with the tree: never mutate. */
+/** One znode as it appears in a snapshot. Its parts are shared with the tree: never mutate them. */
 export interface NodeImage {
   path: string;
   data: Uint8Array;
   acl: readonly Acl[];
-  stat: Stat;
+  stat: Readonly<Stat>;
 }
 
 /** Paths the system owns; clients cannot change them (REFERENCE §1). */
@@ -155,14 +159,15 @@ export class DataTree {
   }
 
   /**
-   * A point-in-time image of every node, parents before children. Cheap: data and ACL arrays are
-   * shared (the tree replaces them on change, never mutates them); only stats are copied.
+   * A point-in-time image of every node, parents before children. Cheap: data, ACL and stat are
+   * shared, since the tree only ever replaces them. The order is the map's insertion order, which
+   * puts parents first: a node is inserted only while its parent exists, and a parent cannot be
+   * deleted (and so re-inserted later) while it has children.
    */
   exportNodes(): NodeImage[] {
     const images: NodeImage[] = [];
-    for (const path of this.paths()) {
-      const node = this.#nodes.get(path)!;
-      images.push({ path, data: node.data, acl: node.acl, stat: { ...node.stat } });
+    for (const [path, node] of this.#nodes) {
+      images.push({ path, data: node.data, acl: node.acl, stat: node.stat });
     }
     return images;
   }
@@ -177,19 +182,19 @@ export class DataTree {
     tree.#nodes.clear();
     tree.#ephemerals.clear();
     assert(images.length > 0 && images[0].path === "/", "a snapshot starts with /");
+    // Most znodes carry one of a handful of ACLs: share one array per distinct ACL.
+    const acls = new Map<string, readonly Acl[]>();
     for (const image of images) {
-      const node: Znode = {
-        data: image.data,
-        acl: image.acl.map((a) => ({ ...a })),
-        stat: { ...image.stat },
-        children: new Set(),
-      };
+      const aclKey = image.acl.map((a) => `${a.perms}|${a.scheme}|${a.id}`).join("\n");
+      let acl = acls.get(aclKey);
+      if (!acl) acls.set(aclKey, acl = image.acl.map((a) => ({ ...a })));
+      const node: Znode = { data: image.data, acl, stat: image.stat, children: new Set() };
       if (image.path !== "/") {
         const parent = tree.#nodes.get(parentOf(image.path));
-        assert(parent !== undefined, `snapshot node ${image.path} comes after its parent`);
+        if (!parent) assert(false, `snapshot node ${image.path} comes after its parent`);
         parent.children.add(baseName(image.path));
       }
-      assert(!tree.#nodes.has(image.path), `snapshot holds ${image.path} once`);
+      if (tree.#nodes.has(image.path)) assert(false, `snapshot holds ${image.path} once`);
       tree.#nodes.set(image.path, node);
       const owner = image.stat.ephemeralOwner;
       if (owner !== 0) {
@@ -199,10 +204,9 @@ export class DataTree {
       }
     }
     for (const [path, node] of tree.#nodes) {
-      assert(
-        node.children.size === node.stat.numChildren,
-        `numChildren of ${path} matches its children`,
-      );
+      if (node.children.size !== node.stat.numChildren) {
+        assert(false, `numChildren of ${path} matches its children`);
+      }
     }
     tree.#lastZxid = lastZxid;
     return tree;
@@ -244,10 +248,13 @@ export class DataTree {
       case "setData": {
         const node = this.#mustGet(txn.path);
         node.data = txn.data;
-        node.stat.version = txn.version;
-        node.stat.mzxid = record.zxid;
-        node.stat.mtime = record.timeMs;
-        node.stat.dataLength = txn.data.byteLength;
+        node.stat = {
+          ...node.stat,
+          version: txn.version,
+          mzxid: record.zxid,
+          mtime: record.timeMs,
+          dataLength: txn.data.byteLength,
+        };
         out.results.push({ type: "setData", stat: { ...node.stat } });
         out.triggers.push({ type: "NodeDataChanged", path: txn.path });
         return;
@@ -255,7 +262,7 @@ export class DataTree {
       case "setACL": {
         const node = this.#mustGet(txn.path);
         node.acl = txn.acl.map((a) => ({ ...a }));
-        node.stat.aversion = txn.aversion;
+        node.stat = { ...node.stat, aversion: txn.aversion };
         out.results.push({ type: "setACL", stat: { ...node.stat } });
         return;
       }
@@ -292,8 +299,7 @@ export class DataTree {
       dataLength: txn.data.byteLength,
     };
     this.#insert(txn.path, txn.data, txn.acl.map((a) => ({ ...a })), stat);
-    parent.stat.cversion = txn.parentCversion;
-    parent.stat.pzxid = record.zxid;
+    parent.stat = { ...parent.stat, cversion: txn.parentCversion, pzxid: record.zxid };
     if (txn.ephemeralOwner !== 0) {
       let owned = this.#ephemerals.get(txn.ephemeralOwner);
       if (!owned) this.#ephemerals.set(txn.ephemeralOwner, owned = new Set());
@@ -308,7 +314,7 @@ export class DataTree {
     const parent = this.#mustGet(parentOf(path));
     this.#nodes.set(path, { data, acl, stat, children: new Set() });
     parent.children.add(baseName(path));
-    parent.stat.numChildren = parent.children.size;
+    parent.stat = { ...parent.stat, numChildren: parent.children.size };
   }
 
   #delete(path: string, zxid: number, out: ApplyResult | null, triggers = out!.triggers): void {
@@ -318,9 +324,12 @@ export class DataTree {
     const parent = this.#mustGet(parentPath);
     this.#nodes.delete(path);
     parent.children.delete(baseName(path));
-    parent.stat.numChildren = parent.children.size;
-    parent.stat.cversion += 1;
-    parent.stat.pzxid = zxid;
+    parent.stat = {
+      ...parent.stat,
+      numChildren: parent.children.size,
+      cversion: parent.stat.cversion + 1,
+      pzxid: zxid,
+    };
     const owner = node.stat.ephemeralOwner;
     if (owner !== 0) {
       const owned = this.#ephemerals.get(owner);

@@ -177,3 +177,44 @@ Deno.test("makeZxid() packs epoch and counter and checks their bounds", () => {
   assert.throws(() => makeZxid(2 ** 21, 0), RangeError);
   assert.throws(() => makeZxid(1, 2 ** 32), RangeError);
 });
+
+Deno.test("DataTree.exportNodes() stays exact while the tree changes, and lists parents first", () => {
+  const tree = new DataTree();
+  const apply = applier(tree);
+  const create = (path: string, parentCversion: number) =>
+    apply({
+      type: "create",
+      path,
+      data: bytes(path),
+      acl: open,
+      ephemeralOwner: 0,
+      parentCversion,
+    });
+  create("/p", 1);
+  create("/p/c", 1);
+  const image = tree.exportNodes();
+  const before = JSON.stringify(image);
+  apply({ type: "setData", path: "/p", data: bytes("new"), version: 1 });
+  apply({
+    type: "setACL",
+    path: "/p",
+    acl: [{ perms: 1, scheme: "world", id: "anyone" }],
+    aversion: 1,
+  });
+  create("/p/d", 2);
+  assert.equal(JSON.stringify(image), before, "later changes do not leak into an earlier image");
+  // Delete and re-create a parent: the map's order must still put it before its new children.
+  apply({ type: "delete", path: "/p/c" });
+  apply({ type: "delete", path: "/p/d" });
+  apply({ type: "delete", path: "/p" });
+  create("/a", 3);
+  create("/p", 4);
+  create("/p/x", 1);
+  const paths = tree.exportNodes().map((n) => n.path);
+  for (const path of paths.slice(1)) {
+    const parent = path.slice(0, path.lastIndexOf("/")) || "/";
+    assert.ok(paths.indexOf(parent) < paths.indexOf(path), `${parent} comes before ${path}`);
+  }
+  const copy = DataTree.fromNodes(tree.exportNodes(), tree.lastZxid);
+  assert.deepEqual(copy.exportNodes(), tree.exportNodes());
+});
