@@ -18,84 +18,16 @@
  * {@linkcode ServeProcess}, a `corral serve` subprocess whose JSON log lines can be read.
  * @module
  */
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { type Client, connect } from "../../src/client/mod.ts";
 
 // ---- the binary ---------------------------------------------------------------------------
 
-/** The repository root. */
-export const repoRoot = new URL("../../", import.meta.url).pathname;
-
-/** The binary compile.sh writes. */
-export const binaryPath = join(repoRoot, "dist", "corral");
-
-/** Longest a build may take. */
-const buildMsMax = 300_000;
-
-function newestMtimeMs(path: string): number {
-  const stat = statSync(path);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  let newest = stat.mtimeMs;
-  for (const name of readdirSync(path)) newest = Math.max(newest, newestMtimeMs(join(path, name)));
-  return newest;
-}
-
-/**
- * Runs ./compile.sh unless dist/corral is newer than every file under src/, package.json and
- * compile.sh itself.
- *
- * @example
- * ```ts ignore
- * import { ensureBinary } from "./_crash.ts";
- * await ensureBinary();
- * ```
- */
-export async function ensureBinary(): Promise<void> {
-  const inputs = ["src", "package.json", "compile.sh"].map((p) => newestMtimeMs(join(repoRoot, p)));
-  if (existsSync(binaryPath) && statSync(binaryPath).mtimeMs > Math.max(...inputs)) return;
-  const { code, stdout, stderr } = await new Deno.Command("bash", {
-    args: ["./compile.sh"],
-    cwd: repoRoot,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(buildMsMax),
-  }).output();
-  if (code !== 0) {
-    const decoder = new TextDecoder();
-    throw new Error(
-      `compile.sh failed (exit ${code}):\n${decoder.decode(stdout)}${decoder.decode(stderr)}`,
-    );
-  }
-}
-
-/** A private copy of the binary in a fresh folder; `remove()` deletes the folder. */
-export interface BinaryCopy {
-  dir: string;
-  binary: string;
-  remove(): void;
-}
-
-/**
- * Copies the built binary into a fresh temp folder, so a rebuild of dist/corral while a long run
- * is going on changes nothing under it.
- *
- * @example
- * ```ts ignore
- * import { copyBinary, ensureBinary } from "./_crash.ts";
- * await ensureBinary();
- * const home = copyBinary();
- * home.remove();
- * ```
- */
-export function copyBinary(): BinaryCopy {
-  const dir = Deno.makeTempDirSync({ prefix: "corral-durability-" });
-  const binary = join(dir, "corral");
-  Deno.copyFileSync(binaryPath, binary);
-  Deno.chmodSync(binary, 0o755);
-  return { dir, binary, remove: () => Deno.removeSync(dir, { recursive: true }) };
-}
+// The binary helpers are the end-to-end tests' own; a crash run copies the binary so a rebuild
+// of dist/corral during a long run changes nothing under it.
+import { type BinaryHome, copyBinary } from "../e2e/_binary.ts";
+export { binaryPath, copyBinary, ensureBinary, repoRoot } from "../e2e/_binary.ts";
 
 // ---- a server subprocess ------------------------------------------------------------------
 
@@ -440,7 +372,7 @@ interface Tally {
 interface Run {
   settings: Settings;
   random: () => number;
-  home: BinaryCopy;
+  home: BinaryHome;
   dataDir: string;
   writers: WriterModel[];
   /** Every acknowledged sequential create: path -> data. */
