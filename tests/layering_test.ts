@@ -14,6 +14,8 @@ const allowed: Record<string, string[]> = {
   wire: ["tree"],
   storage: ["tree", "wire"],
   net: [],
+  zab: ["tree"],
+  sim: ["tree", "zab", "storage", "replica", "wire"],
   replica: ["tree", "session", "watch", "wire", "storage"],
   server: ["tree", "session", "watch", "wire", "storage", "net", "replica"],
   client: ["tree", "wire", "net"],
