@@ -16,7 +16,9 @@ import { BadArgumentsError } from "./errors.ts";
  * ```
  */
 export interface ServerAddress {
+  /** Host name or address. */
   hostname: string;
+  /** TCP port. */
   port: number;
 }
 

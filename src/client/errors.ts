@@ -24,6 +24,7 @@ export class CorralError extends Error {
   // `declare` so an error without a path has no `path` property at all.
   declare readonly path?: string;
 
+  /** Builds the error from the server\'s message and the path the operation named, if any. */
   constructor(code: ErrorCode, message: string, path?: string) {
     super(message);
     this.name = "CorralError";
@@ -42,6 +43,7 @@ export class CorralError extends Error {
  * ```
  */
 export class NoNodeError extends CorralError {
+  /** Builds the error from the server\'s message and the path the operation named, if any. */
   constructor(message: string, path?: string) {
     super("NoNode", message, path);
     this.name = "NoNodeError";
@@ -58,6 +60,7 @@ export class NoNodeError extends CorralError {
  * ```
  */
 export class NodeExistsError extends CorralError {
+  /** Builds the error from the server\'s message and the path the operation named, if any. */
   constructor(message: string, path?: string) {
     super("NodeExists", message, path);
     this.name = "NodeExistsError";
@@ -74,6 +77,7 @@ export class NodeExistsError extends CorralError {
  * ```
  */
 export class BadVersionError extends CorralError {
+  /** Builds the error from the server\'s message and the path the operation named, if any. */
   constructor(message: string, path?: string) {
     super("BadVersion", message, path);
     this.name = "BadVersionError";
@@ -90,6 +94,7 @@ export class BadVersionError extends CorralError {
  * ```
  */
 export class NotEmptyError extends CorralError {
+  /** Builds the error from the server\'s message and the path the operation named, if any. */
   constructor(message: string, path?: string) {
     super("NotEmpty", message, path);
     this.name = "NotEmptyError";
@@ -106,6 +111,7 @@ export class NotEmptyError extends CorralError {
  * ```
  */
 export class NoChildrenForEphemeralsError extends CorralError {
+  /** Builds the error from the server\'s message and the path the operation named, if any. */
   constructor(message: string, path?: string) {
     super("NoChildrenForEphemerals", message, path);
     this.name = "NoChildrenForEphemeralsError";
@@ -122,6 +128,7 @@ export class NoChildrenForEphemeralsError extends CorralError {
  * ```
  */
 export class NoAuthError extends CorralError {
+  /** Builds the error from the server\'s message and the path the operation named, if any. */
   constructor(message: string, path?: string) {
     super("NoAuth", message, path);
     this.name = "NoAuthError";
@@ -138,6 +145,7 @@ export class NoAuthError extends CorralError {
  * ```
  */
 export class InvalidACLError extends CorralError {
+  /** Builds the error from the server\'s message and the path the operation named, if any. */
   constructor(message: string, path?: string) {
     super("InvalidACL", message, path);
     this.name = "InvalidACLError";
@@ -154,6 +162,7 @@ export class InvalidACLError extends CorralError {
  * ```
  */
 export class BadArgumentsError extends CorralError {
+  /** Builds the error from the server\'s message and the path the operation named, if any. */
   constructor(message: string, path?: string) {
     super("BadArguments", message, path);
     this.name = "BadArgumentsError";
@@ -170,6 +179,7 @@ export class BadArgumentsError extends CorralError {
  * ```
  */
 export class SessionExpiredError extends CorralError {
+  /** Builds the error from the server\'s message and the path the operation named, if any. */
   constructor(message: string, path?: string) {
     super("SessionExpired", message, path);
     this.name = "SessionExpiredError";
@@ -186,6 +196,7 @@ export class SessionExpiredError extends CorralError {
  * ```
  */
 export class SessionMovedError extends CorralError {
+  /** Builds the error from the server\'s message and the path the operation named, if any. */
   constructor(message: string, path?: string) {
     super("SessionMoved", message, path);
     this.name = "SessionMovedError";
@@ -202,6 +213,7 @@ export class SessionMovedError extends CorralError {
  * ```
  */
 export class ConnectionLossError extends CorralError {
+  /** Builds the error from the server\'s message and the path the operation named, if any. */
   constructor(message: string, path?: string) {
     super("ConnectionLoss", message, path);
     this.name = "ConnectionLossError";
@@ -218,6 +230,7 @@ export class ConnectionLossError extends CorralError {
  * ```
  */
 export class OperationTimeoutError extends CorralError {
+  /** Builds the error from the server\'s message and the path the operation named, if any. */
   constructor(message: string, path?: string) {
     super("OperationTimeout", message, path);
     this.name = "OperationTimeoutError";
@@ -234,6 +247,7 @@ export class OperationTimeoutError extends CorralError {
  * ```
  */
 export class MarshallingFailedError extends CorralError {
+  /** Builds the error from the server\'s message and the path the operation named, if any. */
   constructor(message: string, path?: string) {
     super("MarshallingError", message, path);
     this.name = "MarshallingFailedError";
@@ -250,6 +264,7 @@ export class MarshallingFailedError extends CorralError {
  * ```
  */
 export class UnimplementedError extends CorralError {
+  /** Builds the error from the server\'s message and the path the operation named, if any. */
   constructor(message: string, path?: string) {
     super("Unimplemented", message, path);
     this.name = "UnimplementedError";
@@ -266,6 +281,7 @@ export class UnimplementedError extends CorralError {
  * ```
  */
 export class NotReadOnlyError extends CorralError {
+  /** Builds the error from the server\'s message and the path the operation named, if any. */
   constructor(message: string, path?: string) {
     super("NotReadOnly", message, path);
     this.name = "NotReadOnlyError";
@@ -282,6 +298,7 @@ export class NotReadOnlyError extends CorralError {
  * ```
  */
 export class ThrottledError extends CorralError {
+  /** Builds the error from the server\'s message and the path the operation named, if any. */
   constructor(message: string, path?: string) {
     super("Throttled", message, path);
     this.name = "ThrottledError";
@@ -298,6 +315,7 @@ export class ThrottledError extends CorralError {
  * ```
  */
 export class AuthFailedError extends CorralError {
+  /** Builds the error from the server\'s message and the path the operation named, if any. */
   constructor(message: string, path?: string) {
     super("AuthFailed", message, path);
     this.name = "AuthFailedError";
@@ -314,6 +332,7 @@ export class AuthFailedError extends CorralError {
  * ```
  */
 export class RolledBackError extends CorralError {
+  /** Builds the error from the server\'s message and the path the operation named, if any. */
   constructor(message: string, path?: string) {
     super("RolledBack", message, path);
     this.name = "RolledBackError";
@@ -330,6 +349,7 @@ export class RolledBackError extends CorralError {
  * ```
  */
 export class RuntimeInconsistencyError extends CorralError {
+  /** Builds the error from the server\'s message and the path the operation named, if any. */
   constructor(message: string, path?: string) {
     super("RuntimeInconsistency", message, path);
     this.name = "RuntimeInconsistencyError";
@@ -347,6 +367,7 @@ export class RuntimeInconsistencyError extends CorralError {
  * ```
  */
 export class SystemFailureError extends CorralError {
+  /** Builds the error from the server\'s message and the path the operation named, if any. */
   constructor(message: string, path?: string) {
     super("SystemError", message, path);
     this.name = "SystemFailureError";
@@ -363,6 +384,7 @@ export class SystemFailureError extends CorralError {
  * ```
  */
 export class UnknownSessionError extends CorralError {
+  /** Builds the error from the server\'s message and the path the operation named, if any. */
   constructor(message: string, path?: string) {
     super("UnknownSession", message, path);
     this.name = "UnknownSessionError";
@@ -379,6 +401,7 @@ export class UnknownSessionError extends CorralError {
  * ```
  */
 export class ProtocolViolationError extends CorralError {
+  /** Builds the error from the server\'s message and the path the operation named, if any. */
   constructor(message: string, path?: string) {
     super("ProtocolError", message, path);
     this.name = "ProtocolViolationError";
@@ -455,6 +478,7 @@ export class MultiError extends CorralError {
   /** Index of the op that failed. */
   readonly failedIndex: number;
 
+  /** Builds the error from the server\'s message and the path the operation named, if any. */
   constructor(
     code: ErrorCode,
     message: string,

@@ -18,7 +18,9 @@ import type { MultiResult } from "../wire/messages.ts";
  * ```
  */
 export interface WatchEvent {
+  /** What changed. */
   type: WatchEventType;
+  /** The znode it happened to (chroot stripped). */
   path: string;
 }
 
@@ -91,7 +93,9 @@ export type Data = Uint8Array | string;
  * ```
  */
 export interface AuthInfo {
+  /** Auth scheme, e.g. `digest`. */
   scheme: string;
+  /** Scheme-specific credentials, e.g. `user:password`. */
   auth: Data;
 }
 
@@ -152,6 +156,7 @@ export interface CreateOptions {
  * ```
  */
 export interface VersionOptions {
+  /** Expected version; -1 or absent means any. */
   version?: number;
 }
 
@@ -165,6 +170,7 @@ export interface VersionOptions {
  * ```
  */
 export interface WatchOptions {
+  /** Watch the znode: `true` for the default watcher, or a function of its own. */
   watch?: WatchOption;
 }
 
@@ -178,7 +184,9 @@ export interface WatchOptions {
  * ```
  */
 export interface NodeData {
+  /** The znode's data. */
   data: Uint8Array;
+  /** The znode's stat. */
   stat: Stat;
 }
 
@@ -192,7 +200,9 @@ export interface NodeData {
  * ```
  */
 export interface ChildrenWithStat {
+  /** Child names, sorted. */
   children: string[];
+  /** The parent's stat. */
   stat: Stat;
 }
 
@@ -206,7 +216,9 @@ export interface ChildrenWithStat {
  * ```
  */
 export interface NodeAcl {
+  /** The znode's ACL. */
   acl: Acl[];
+  /** The znode's stat. */
   stat: Stat;
 }
 

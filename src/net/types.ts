@@ -46,7 +46,9 @@ export interface Listener {
 
 /** Where to listen or connect. */
 export interface Address {
+  /** Host name or address. */
   hostname: string;
+  /** TCP port (0 picks a free one when listening). */
   port: number;
 }
 

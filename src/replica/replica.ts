@@ -93,6 +93,7 @@ export class Replica {
   #nowTick = 0;
   #nowMs = 0;
 
+  /** Makes a replica with an empty tree; see {@linkcode ReplicaOptions}. */
   constructor(options: ReplicaOptions) {
     this.#options = {
       serverId: options.serverId,

@@ -63,6 +63,7 @@ export function defaultConfig(): ServerConfig {
 
 /** A configuration problem, with the file and line when it came from a file. */
 export class ConfigError extends Error {
+  /** Always `ConfigError`. */
   override name = "ConfigError";
 }
 

@@ -11,6 +11,7 @@ const rank: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 
 /** Where the server's logs go. */
 export interface Logger {
+  /** Writes one entry if `level` is at or above the logger's threshold. */
   log(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
 }
 

@@ -17,7 +17,7 @@ import { defaultAdapter } from "../net/mod.ts";
 import { type Logger, silentLogger } from "./log.ts";
 
 /** How to run a server; every field has a default. */
-export interface ServerOptions {
+export interface BaseServerOptions {
   /** CBOR client port; 0 picks a free one. Default {@linkcode limits.cborClientPortDefault}. */
   port?: number;
   /** Address to bind. Default `0.0.0.0` (all interfaces), as ZooKeeper does. */
@@ -38,11 +38,6 @@ export interface ServerOptions {
   adapter?: NetAdapter;
   /** Where logs go. Default: nowhere. */
   logger?: Logger;
-  /**
-   * Where txns are made durable. Default: a {@linkcode FileStore} in `dataDir` when one is given,
-   * else in memory (state lives as long as the process).
-   */
-  store?: TxnStore;
   /** Data directory for snapshots and epochs (and logs unless `dataLogDir`). */
   dataDir?: string;
   /** Separate txn-log directory (ZooKeeper's dataLogDir). */
@@ -51,6 +46,15 @@ export interface ServerOptions {
   snapCount?: number;
   /** Snapshots kept, with the logs they need (ZooKeeper's autopurge.snapRetainCount). Default 3. */
   snapRetainCount?: number;
+}
+
+/** {@linkcode BaseServerOptions} plus the store to use (tests and the simulator inject one). */
+export interface ServerOptions extends BaseServerOptions {
+  /**
+   * Where txns are made durable. Default: a {@linkcode FileStore} in `dataDir` when one is given,
+   * else in memory (state lives as long as the process).
+   */
+  store?: TxnStore;
 }
 
 /** A running server. */

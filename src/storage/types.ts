@@ -61,11 +61,15 @@ export interface Recovered {
 
 /** Facts about a saved snapshot. */
 export interface SnapshotInfo {
+  /** The zxid of the last txn the snapshot holds. */
   zxid: number;
   /** File name (or the simulated equivalent). */
   name: string;
+  /** Size of the snapshot in bytes. */
   bytes: number;
+  /** Znodes in the snapshot. */
   nodeCount: number;
+  /** Sessions in the snapshot. */
   sessionCount: number;
 }
 

@@ -114,8 +114,11 @@ export interface ResponseMessage {
 
 /** Limits the server announces in the handshake so a client can stay within them. */
 export interface ServerLimits {
+  /** Largest frame the server accepts, in bytes (length prefix excluded). */
   frameBytesMax: number;
+  /** Largest znode value, in bytes. */
   dataBytesMax: number;
+  /** Most requests one connection may have unanswered. */
   pendingRequestsMax: number;
 }
 
