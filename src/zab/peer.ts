@@ -1,0 +1,700 @@
+/**
+ * One server of a ZAB ensemble as a pure state machine (REFERENCE §7): LOOKING runs fast leader
+ * election; a leader then runs DISCOVERY (a new epoch above every follower's accepted epoch),
+ * SYNCHRONIZATION (each learner brought to the leader's history by DIFF, TRUNC+DIFF or SNAP; a
+ * quorum acknowledges NEWLEADER) and BROADCAST (proposals logged by a quorum are committed in zxid
+ * order). Followers and observers mirror those phases. No sockets, no clock, no randomness.
+ *
+ * The host carries out the actions in order: `persistEpochs` and `log` must be durable before any
+ * later `send` of the same step is sent (so an ACK never precedes what it acknowledges), and a
+ * `logged` event reports a `log` action's records durable.
+ * @module
+ */
+import { assert } from "../assert.ts";
+import type { TxnRecord } from "../tree/txn.ts";
+import { zxidEpoch } from "../tree/txn.ts";
+import { Election, type ElectionOutput } from "./election.ts";
+import type { PeerMessage } from "./messages.ts";
+import type { Membership, Notification, Phase, ServerId, ServerState, Vote } from "./types.ts";
+import { quorumSize } from "./types.ts";
+
+/** Persistent epochs (REFERENCE §7, §8). */
+export interface PeerEpochs {
+  acceptedEpoch: number;
+  currentEpoch: number;
+}
+
+/** How a peer starts, from what its host recovered. */
+export interface PeerOptions {
+  myId: ServerId;
+  membership: Membership;
+  epochs: PeerEpochs;
+  /** Zxid of the host's snapshot: the history below starts right after it. */
+  baseZxid: number;
+  /** Logged records after `baseZxid`, in order (the host has applied them all). */
+  history: readonly TxnRecord[];
+  /** Ticks a learner may take to connect and sync (ZooKeeper's initLimit). Default 10. */
+  initLimitTicks?: number;
+  /** Ticks of silence before a link counts as dead (ZooKeeper's syncLimit). Default 5. */
+  syncLimitTicks?: number;
+  /** Most records kept for DIFF; a learner further behind gets a SNAP. Default 100,000. */
+  historyRecordsMax?: number;
+  /** A consistent image of the host's applied state, for SNAP (the host captures it). */
+  captureImage: () => unknown;
+}
+
+/** What the host must do. */
+export type PeerAction =
+  | { type: "send"; to: ServerId; msg: PeerMessage }
+  /** Make the epochs durable before anything after this action. */
+  | { type: "persistEpochs"; epochs: PeerEpochs }
+  /** Append records to the txn log; report a `logged` event with the last zxid once durable. */
+  | { type: "log"; records: TxnRecord[] }
+  /** Drop every logged record after `zxid`, and rebuild the applied state to end at `zxid`. */
+  | { type: "truncate"; zxid: number }
+  /** Replace the whole state and log with this snapshot (a SNAP sync). */
+  | { type: "installSnapshot"; zxid: number; image: unknown }
+  /** These records are committed: apply them in order. */
+  | { type: "commit"; records: TxnRecord[] }
+  /** The server's role changed; `serving` says whether it may answer clients. */
+  | {
+    type: "role";
+    state: ServerState;
+    phase: Phase;
+    leader: ServerId | null;
+    epoch: number;
+    serving: boolean;
+  };
+
+/** Events into a peer. */
+export type PeerEvent =
+  | { type: "start" }
+  | { type: "tick" }
+  | { type: "message"; from: ServerId; msg: PeerMessage }
+  /** The link to `peer` closed (or failed to connect). */
+  | { type: "linkDown"; peer: ServerId }
+  /** Records up to `zxid` that this peer asked to log are durable. */
+  | { type: "logged"; zxid: number }
+  /** Leader only: new txns to replicate, already given zxids of the current epoch. */
+  | { type: "propose"; records: TxnRecord[] };
+
+interface LearnerView {
+  id: ServerId;
+  observer: boolean;
+  acceptedEpoch: number;
+  /** Set once the learner acknowledged the new epoch. */
+  lastZxid: number | null;
+  /** Sent its sync and NEWLEADER; gets every later proposal. */
+  forwarding: boolean;
+  /** Acknowledged NEWLEADER. */
+  synced: boolean;
+  lastHeardTick: number;
+}
+
+interface Pending {
+  record: TxnRecord;
+  acks: Set<ServerId>;
+}
+
+/**
+ * A ZAB peer.
+ *
+ * @example
+ * ```ts ignore
+ * import { Peer } from "./peer.ts";
+ * const peer = new Peer({ myId: 1, membership: { voters: [1, 2, 3], observers: [] },
+ *   epochs: { acceptedEpoch: 0, currentEpoch: 0 }, baseZxid: 0, history: [],
+ *   captureImage: () => null });
+ * const actions = peer.step({ type: "start" });
+ * ```
+ */
+export class Peer {
+  readonly myId: ServerId;
+  readonly membership: Membership;
+  #epochs: PeerEpochs;
+  #history: TxnRecord[];
+  #baseZxid: number;
+  /** Last zxid logged durably by this peer. */
+  #loggedZxid: number;
+  /** Last zxid this peer has appended (durable or not). */
+  #lastZxid: number;
+  /** Last zxid committed and handed to the host to apply. */
+  #committedZxid: number;
+  #state: ServerState = "LOOKING";
+  #phase: Phase = "ELECTION";
+  #leader: ServerId | null = null;
+  #election: Election | null = null;
+  /** The vote this server decided on in its last election (what it tells late joiners). */
+  #decidedVote: Vote | null = null;
+  #round = 0;
+  #tick = 0;
+  #out: PeerAction[] = [];
+  readonly #options: Required<Omit<PeerOptions, "history" | "epochs" | "baseZxid">>;
+  // Leader state.
+  #learners = new Map<ServerId, LearnerView>();
+  #newEpoch = 0;
+  #phaseStartTick = 0;
+  #pending: Pending[] = [];
+  #newLeaderAcks = new Set<ServerId>();
+  // Learner state.
+  #leaderHeardTick = 0;
+  /** Set once NEWLEADER arrived: from then on, logged proposals are acknowledged. */
+  #newLeaderSeen = false;
+  #newLeaderPending = false;
+  /** Our last zxid when NEWLEADER arrived: UPTODATE commits up to it. */
+  #newLeaderZxid = 0;
+  /** The epoch NEWLEADER announced; it becomes currentEpoch once the history is logged. */
+  #newLeaderEpoch = 0;
+
+  constructor(options: PeerOptions) {
+    this.myId = options.myId;
+    this.membership = options.membership;
+    this.#epochs = { ...options.epochs };
+    this.#baseZxid = options.baseZxid;
+    this.#history = [...options.history];
+    this.#lastZxid = this.#history.at(-1)?.zxid ?? options.baseZxid;
+    this.#loggedZxid = this.#lastZxid;
+    this.#committedZxid = this.#lastZxid;
+    this.#options = {
+      myId: options.myId,
+      membership: options.membership,
+      initLimitTicks: options.initLimitTicks ?? 10,
+      syncLimitTicks: options.syncLimitTicks ?? 5,
+      historyRecordsMax: options.historyRecordsMax ?? 100_000,
+      captureImage: options.captureImage,
+    };
+  }
+
+  /** Current state, phase, leader and epochs (for logs, admin views and tests). */
+  get status(): {
+    state: ServerState;
+    phase: Phase;
+    leader: ServerId | null;
+    epochs: PeerEpochs;
+    lastZxid: number;
+    committedZxid: number;
+  } {
+    return {
+      state: this.#state,
+      phase: this.#phase,
+      leader: this.#leader,
+      epochs: { ...this.#epochs },
+      lastZxid: this.#lastZxid,
+      committedZxid: this.#committedZxid,
+    };
+  }
+
+  /** Feeds one event; returns the actions to carry out, in order. */
+  step(event: PeerEvent): PeerAction[] {
+    this.#out = [];
+    switch (event.type) {
+      case "start":
+        this.#lookForLeader();
+        break;
+      case "tick":
+        this.#onTick();
+        break;
+      case "message":
+        this.#onMessage(event.from, event.msg);
+        break;
+      case "linkDown":
+        this.#onLinkDown(event.peer);
+        break;
+      case "logged":
+        this.#onLogged(event.zxid);
+        break;
+      case "propose":
+        this.#onPropose(event.records);
+        break;
+    }
+    return this.#out;
+  }
+
+  // ---- ELECTION ------------------------------------------------------------------------------
+
+  #lookForLeader(): void {
+    this.#reset("LOOKING", "ELECTION", null);
+    this.#election = new Election({
+      myId: this.myId,
+      membership: this.membership,
+      lastZxid: this.#lastZxid,
+      currentEpoch: this.#epochs.currentEpoch,
+      round: this.#round,
+    });
+    this.#electionOutput(this.#election.start());
+  }
+
+  #electionOutput(output: ElectionOutput): void {
+    for (const { to, notification } of output.send) {
+      this.#send(to, { type: "NOTIFICATION", notification });
+    }
+    if (output.decided === null) return;
+    this.#round = Math.max(this.#round, output.decided.round, this.#election?.round ?? 0);
+    this.#decidedVote = output.decided.vote;
+    this.#election = null;
+    if (output.decided.state === "LEADING") this.#lead();
+    else this.#follow(output.decided.leader, output.decided.state);
+  }
+
+  /** A peer that is not LOOKING tells a LOOKING peer who leads, so it can join at once. */
+  #answerLooking(from: ServerId, incoming: Notification): void {
+    if (this.#state === "LOOKING" || this.#decidedVote === null) return;
+    const reply = Election.replyWhenDecided(
+      this.myId,
+      this.#state,
+      this.#round,
+      this.#decidedVote,
+      incoming,
+    );
+    if (reply !== null) this.#send(from, { type: "NOTIFICATION", notification: reply });
+  }
+
+  // ---- LEADING -------------------------------------------------------------------------------
+
+  #lead(): void {
+    this.#reset("LEADING", "DISCOVERY", this.myId);
+    this.#phaseStartTick = this.#tick;
+    this.#checkDiscoveryQuorum();
+  }
+
+  #voterIds(): Set<ServerId> {
+    return new Set(this.membership.voters);
+  }
+
+  /** DISCOVERY: once a quorum of voters (us included) sent FOLLOWERINFO, propose the new epoch. */
+  #checkDiscoveryQuorum(): void {
+    if (this.#phase !== "DISCOVERY" || this.#newEpoch !== 0) return;
+    const voters = this.#voterIds();
+    const joined = [...this.#learners.values()].filter((l) => voters.has(l.id));
+    if (joined.length + 1 < quorumSize(this.membership.voters)) return;
+    const highest = Math.max(this.#epochs.acceptedEpoch, ...joined.map((l) => l.acceptedEpoch));
+    this.#newEpoch = highest + 1;
+    this.#epochs = { ...this.#epochs, acceptedEpoch: this.#newEpoch };
+    this.#out.push({ type: "persistEpochs", epochs: { ...this.#epochs } });
+    for (const learner of this.#learners.values()) {
+      this.#send(learner.id, { type: "LEADERINFO", epoch: this.#newEpoch });
+    }
+  }
+
+  #onFollowerInfo(from: ServerId, msg: Extract<PeerMessage, { type: "FOLLOWERINFO" }>): void {
+    const learner: LearnerView = {
+      id: from,
+      observer: msg.observer,
+      acceptedEpoch: msg.acceptedEpoch,
+      lastZxid: null,
+      forwarding: false,
+      synced: false,
+      lastHeardTick: this.#tick,
+    };
+    this.#learners.set(from, learner);
+    if (this.#newEpoch === 0) this.#checkDiscoveryQuorum();
+    else this.#send(from, { type: "LEADERINFO", epoch: this.#newEpoch });
+  }
+
+  #onAckEpoch(from: ServerId, msg: Extract<PeerMessage, { type: "ACKEPOCH" }>): void {
+    const learner = this.#learners.get(from);
+    if (!learner || this.#newEpoch === 0) return;
+    if (
+      msg.currentEpoch > this.#epochs.currentEpoch ||
+      (msg.currentEpoch === this.#epochs.currentEpoch && msg.lastZxid > this.#lastZxid)
+    ) {
+      // A quorum member knows more than we do: the election picked wrongly; look again.
+      return this.#lookForLeader();
+    }
+    learner.lastZxid = msg.lastZxid;
+    if (this.#phase === "DISCOVERY") this.#tryStartSync();
+    else this.#syncLearner(learner);
+  }
+
+  /**
+   * DISCOVERY -> SYNCHRONIZATION once a quorum acknowledged the new epoch and our own history is
+   * durable: only then may currentEpoch say we hold it (see #ackNewLeaderWhenLogged).
+   */
+  #tryStartSync(): void {
+    if (this.#state !== "LEADING" || this.#phase !== "DISCOVERY" || this.#newEpoch === 0) return;
+    if (this.#loggedZxid < this.#lastZxid) return;
+    const voters = this.#voterIds();
+    const acked = [...this.#learners.values()].filter((l) =>
+      voters.has(l.id) && l.lastZxid !== null
+    );
+    if (acked.length + 1 < quorumSize(this.membership.voters)) return;
+    this.#phase = "SYNCHRONIZATION";
+    this.#phaseStartTick = this.#tick;
+    this.#epochs = { ...this.#epochs, currentEpoch: this.#newEpoch };
+    this.#out.push({ type: "persistEpochs", epochs: { ...this.#epochs } });
+    this.#role();
+    for (const l of this.#learners.values()) if (l.lastZxid !== null) this.#syncLearner(l);
+    this.#checkNewLeaderQuorum();
+  }
+
+  /**
+   * SYNCHRONIZATION: bring one learner to our history, then NEWLEADER. DIFF and TRUNC are used
+   * only where they are provably right:
+   * - DIFF: their last zxid is in our history (zxids are unique, and a learner logs a leader's
+   *   txns in order, so they hold our prefix up to it);
+   * - TRUNC + DIFF: their last zxid is from an epoch whose txns we also hold, past the last of
+   *   them we have (within one epoch both logs are prefixes of that epoch leader's sequence, so
+   *   they hold ours up to it, and what they have beyond it was never committed);
+   * - SNAP otherwise: too far behind our history, or their last txn is of an epoch we never saw.
+   */
+  #syncLearner(learner: LearnerView): void {
+    assert(learner.lastZxid !== null, "a learner syncs after ACKEPOCH");
+    const theirs = learner.lastZxid;
+    const sameEpochBelow = this.#lastOfEpochBelow(zxidEpoch(theirs), theirs);
+    if (this.#hasZxid(theirs)) {
+      this.#send(learner.id, { type: "DIFF", lastZxid: this.#lastZxid });
+      for (const record of this.#recordsAfter(theirs)) this.#sendRecord(learner, record);
+    } else if (sameEpochBelow !== null) {
+      this.#send(learner.id, { type: "TRUNC", zxid: sameEpochBelow });
+      for (const record of this.#recordsAfter(sameEpochBelow)) this.#sendRecord(learner, record);
+    } else {
+      this.#send(learner.id, {
+        type: "SNAP",
+        zxid: this.#committedZxid,
+        image: this.#options.captureImage(),
+      });
+      for (const record of this.#recordsAfter(this.#committedZxid)) {
+        this.#sendRecord(learner, record);
+      }
+    }
+    this.#send(learner.id, { type: "NEWLEADER", epoch: this.#newEpoch });
+    learner.forwarding = true;
+  }
+
+  /** Our last zxid of `epoch` below `zxid`, or null when our history holds none of that epoch. */
+  #lastOfEpochBelow(epoch: number, zxid: number): number | null {
+    let found: number | null = null;
+    for (const record of this.#history) {
+      if (zxidEpoch(record.zxid) === epoch && record.zxid < zxid) found = record.zxid;
+    }
+    return found;
+  }
+
+  /** Sends a history record during sync: committed ones with their COMMIT (INFORM to observers). */
+  #sendRecord(learner: LearnerView, record: TxnRecord): void {
+    if (learner.observer && record.zxid <= this.#committedZxid) {
+      this.#send(learner.id, { type: "INFORM", record });
+      return;
+    }
+    this.#send(learner.id, { type: "PROPOSAL", record });
+    if (record.zxid <= this.#committedZxid) {
+      this.#send(learner.id, { type: "COMMIT", zxid: record.zxid });
+    }
+  }
+
+  #hasZxid(zxid: number): boolean {
+    return zxid === this.#baseZxid || this.#history.some((r) => r.zxid === zxid);
+  }
+
+  #recordsAfter(zxid: number): TxnRecord[] {
+    return this.#history.filter((r) => r.zxid > zxid);
+  }
+
+  #checkNewLeaderQuorum(): void {
+    if (this.#phase !== "SYNCHRONIZATION") return;
+    if (this.#loggedZxid < this.#lastZxid) return; // our own history must be durable too
+    const voters = this.#voterIds();
+    const acked = [...this.#newLeaderAcks].filter((id) => voters.has(id));
+    if (acked.length + 1 < quorumSize(this.membership.voters)) return;
+    this.#phase = "BROADCAST";
+    // Our whole history is now on a quorum: it is committed, in the new epoch's order.
+    this.#commitUpTo(this.#lastZxid);
+    for (const learner of this.#learners.values()) {
+      if (learner.synced) this.#send(learner.id, { type: "UPTODATE" });
+    }
+    this.#role();
+  }
+
+  #onLeaderAck(from: ServerId, msg: Extract<PeerMessage, { type: "ACK" }>): void {
+    const learner = this.#learners.get(from);
+    if (!learner) return;
+    if (msg.newLeader) {
+      learner.synced = true;
+      if (!learner.observer) this.#newLeaderAcks.add(from);
+      if (this.#phase === "BROADCAST") this.#send(from, { type: "UPTODATE" });
+      else this.#checkNewLeaderQuorum();
+      return;
+    }
+    if (learner.observer) return; // observers never count towards a commit
+    for (const pending of this.#pending) {
+      if (pending.record.zxid <= msg.zxid) pending.acks.add(from);
+    }
+    this.#commitReady();
+  }
+
+  // ---- BROADCAST (leader) --------------------------------------------------------------------
+
+  #onPropose(records: TxnRecord[]): void {
+    assert(
+      this.#state === "LEADING" && this.#phase === "BROADCAST",
+      "only a serving leader proposes",
+    );
+    for (const record of records) {
+      assert(record.zxid > this.#lastZxid, "proposals follow the history");
+      assert(
+        zxidEpoch(record.zxid) === this.#epochs.currentEpoch,
+        "proposals carry the current epoch",
+      );
+      this.#append(record);
+      this.#pending.push({ record, acks: new Set() });
+      for (const learner of this.#learners.values()) {
+        if (learner.forwarding && !learner.observer) {
+          this.#send(learner.id, { type: "PROPOSAL", record });
+        }
+      }
+    }
+    this.#out.push({ type: "log", records });
+  }
+
+  /** Commits, in zxid order, every pending proposal a quorum of voters has logged. */
+  #commitReady(): void {
+    const needed = quorumSize(this.membership.voters);
+    const voters = this.#voterIds();
+    let upTo = 0;
+    for (const pending of this.#pending) {
+      const self = this.#loggedZxid >= pending.record.zxid && voters.has(this.myId) ? 1 : 0;
+      const acks = [...pending.acks].filter((id) => voters.has(id)).length + self;
+      if (acks < needed) break;
+      upTo = pending.record.zxid;
+    }
+    if (upTo === 0) return;
+    const committed = this.#pending.filter((p) => p.record.zxid <= upTo);
+    this.#pending = this.#pending.filter((p) => p.record.zxid > upTo);
+    this.#commitUpTo(upTo);
+    for (const learner of this.#learners.values()) {
+      if (!learner.forwarding) continue;
+      if (learner.observer) {
+        for (const p of committed) this.#send(learner.id, { type: "INFORM", record: p.record });
+      } else this.#send(learner.id, { type: "COMMIT", zxid: upTo });
+    }
+  }
+
+  // ---- FOLLOWING / OBSERVING -----------------------------------------------------------------
+
+  #follow(leader: ServerId, state: "FOLLOWING" | "OBSERVING"): void {
+    this.#reset(state, "DISCOVERY", leader);
+    this.#leaderHeardTick = this.#tick;
+    this.#send(leader, {
+      type: "FOLLOWERINFO",
+      acceptedEpoch: this.#epochs.acceptedEpoch,
+      observer: state === "OBSERVING",
+    });
+  }
+
+  #onLearnerMessage(msg: PeerMessage): void {
+    this.#leaderHeardTick = this.#tick;
+    switch (msg.type) {
+      case "LEADERINFO": {
+        if (msg.epoch < this.#epochs.acceptedEpoch) return this.#lookForLeader();
+        this.#epochs = { ...this.#epochs, acceptedEpoch: msg.epoch };
+        this.#out.push({ type: "persistEpochs", epochs: { ...this.#epochs } });
+        this.#send(this.#leader!, {
+          type: "ACKEPOCH",
+          currentEpoch: this.#epochs.currentEpoch,
+          lastZxid: this.#lastZxid,
+        });
+        this.#phase = "SYNCHRONIZATION";
+        this.#role();
+        return;
+      }
+      case "DIFF":
+        return;
+      case "TRUNC":
+        this.#truncate(msg.zxid);
+        return;
+      case "SNAP":
+        this.#out.push({ type: "installSnapshot", zxid: msg.zxid, image: msg.image });
+        this.#history = [];
+        this.#baseZxid = msg.zxid;
+        this.#lastZxid = this.#loggedZxid = this.#committedZxid = msg.zxid;
+        return;
+      case "PROPOSAL":
+        this.#append(msg.record);
+        this.#out.push({ type: "log", records: [msg.record] });
+        return;
+      case "COMMIT":
+        return this.#commitUpTo(msg.zxid);
+      case "INFORM":
+        if (msg.record.zxid > this.#lastZxid) {
+          this.#append(msg.record);
+          this.#out.push({ type: "log", records: [msg.record] });
+        }
+        return this.#commitUpTo(msg.record.zxid);
+      case "NEWLEADER": {
+        this.#newLeaderEpoch = msg.epoch;
+        this.#newLeaderSeen = true;
+        this.#newLeaderPending = true;
+        this.#newLeaderZxid = this.#lastZxid;
+        return this.#ackNewLeaderWhenLogged();
+      }
+      case "UPTODATE":
+        // A quorum holds the new leader's history: all of it, up to NEWLEADER, is committed now
+        // (including txns of an old epoch that never got a COMMIT of their own).
+        this.#commitUpTo(this.#newLeaderZxid);
+        this.#phase = "BROADCAST";
+        this.#role();
+        // Proposals forwarded while we synced may be logged already: acknowledge them now.
+        if (this.#state === "FOLLOWING") {
+          this.#send(this.#leader!, { type: "ACK", zxid: this.#loggedZxid });
+        }
+        return;
+      case "PING":
+        this.#send(this.#leader!, { type: "PING" });
+        return;
+      default:
+        return;
+    }
+  }
+
+  /**
+   * NEWLEADER is acknowledged only once everything the leader sent before it is logged; only
+   * then does the new epoch become our currentEpoch. The order matters: elections rank servers by
+   * currentEpoch first, so a currentEpoch must never claim a history the log does not hold (a
+   * crash in between would let an empty log outrank the servers holding committed txns).
+   */
+  #ackNewLeaderWhenLogged(): void {
+    if (!this.#newLeaderPending || this.#loggedZxid < this.#newLeaderZxid) return;
+    this.#newLeaderPending = false;
+    this.#epochs = { ...this.#epochs, currentEpoch: this.#newLeaderEpoch };
+    this.#out.push({ type: "persistEpochs", epochs: { ...this.#epochs } });
+    this.#send(this.#leader!, { type: "ACK", zxid: this.#newLeaderZxid, newLeader: true });
+  }
+
+  #truncate(zxid: number): void {
+    assert(zxid >= this.#baseZxid, "a TRUNC never reaches below our snapshot");
+    this.#history = this.#history.filter((r) => r.zxid <= zxid);
+    this.#lastZxid = this.#loggedZxid = zxid;
+    // Truncated txns may have been applied by the host at recovery: it rebuilds to `zxid`.
+    this.#committedZxid = Math.min(this.#committedZxid, zxid);
+    this.#out.push({ type: "truncate", zxid });
+  }
+
+  // ---- shared --------------------------------------------------------------------------------
+
+  #append(record: TxnRecord): void {
+    assert(record.zxid > this.#lastZxid, `zxid ${record.zxid} follows ${this.#lastZxid}`);
+    this.#history.push(record);
+    this.#lastZxid = record.zxid;
+    if (this.#history.length > this.#options.historyRecordsMax) {
+      const dropped = this.#history.splice(
+        0,
+        this.#history.length - this.#options.historyRecordsMax,
+      );
+      this.#baseZxid = dropped.at(-1)!.zxid;
+    }
+  }
+
+  #commitUpTo(zxid: number): void {
+    const upTo = Math.min(zxid, this.#lastZxid);
+    if (upTo <= this.#committedZxid) return;
+    const records = this.#history.filter((r) => r.zxid > this.#committedZxid && r.zxid <= upTo);
+    this.#committedZxid = upTo;
+    if (records.length > 0) this.#out.push({ type: "commit", records });
+  }
+
+  #onLogged(zxid: number): void {
+    this.#loggedZxid = Math.max(this.#loggedZxid, Math.min(zxid, this.#lastZxid));
+    if (this.#state === "LEADING") {
+      if (this.#phase === "DISCOVERY") this.#tryStartSync();
+      else if (this.#phase === "SYNCHRONIZATION") this.#checkNewLeaderQuorum();
+      else if (this.#phase === "BROADCAST") this.#commitReady();
+    } else if (this.#state === "FOLLOWING" || this.#state === "OBSERVING") {
+      this.#ackNewLeaderWhenLogged();
+      if (this.#state === "FOLLOWING" && this.#phase === "BROADCAST" && this.#newLeaderSeen) {
+        this.#send(this.#leader!, { type: "ACK", zxid: this.#loggedZxid });
+      }
+    }
+  }
+
+  #onMessage(from: ServerId, msg: PeerMessage): void {
+    if (!this.membership.voters.includes(from) && !this.membership.observers.includes(from)) return;
+    if (msg.type === "NOTIFICATION") {
+      if (this.#election) {
+        return this.#electionOutput(this.#election.receive(from, msg.notification));
+      }
+      return this.#answerLooking(from, msg.notification);
+    }
+    if (this.#state === "LEADING") {
+      const learner = this.#learners.get(from);
+      if (learner) learner.lastHeardTick = this.#tick;
+      switch (msg.type) {
+        case "FOLLOWERINFO":
+          return this.#onFollowerInfo(from, msg);
+        case "ACKEPOCH":
+          return this.#onAckEpoch(from, msg);
+        case "ACK":
+          return this.#onLeaderAck(from, msg);
+        default:
+          return;
+      }
+    }
+    if ((this.#state === "FOLLOWING" || this.#state === "OBSERVING") && from === this.#leader) {
+      this.#onLearnerMessage(msg);
+    }
+  }
+
+  #onLinkDown(peer: ServerId): void {
+    if ((this.#state === "FOLLOWING" || this.#state === "OBSERVING") && peer === this.#leader) {
+      return this.#lookForLeader();
+    }
+    if (this.#state === "LEADING" && this.#learners.delete(peer)) this.#checkLeaderQuorum();
+  }
+
+  #onTick(): void {
+    this.#tick++;
+    if (this.#election) return this.#electionOutput(this.#election.tick());
+    const { initLimitTicks, syncLimitTicks } = this.#options;
+    if (this.#state === "LEADING") {
+      if (this.#phase !== "BROADCAST" && this.#tick - this.#phaseStartTick > initLimitTicks) {
+        return this.#lookForLeader(); // no quorum joined in time
+      }
+      for (const learner of this.#learners.values()) this.#send(learner.id, { type: "PING" });
+      for (const learner of [...this.#learners.values()]) {
+        if (this.#tick - learner.lastHeardTick > syncLimitTicks) this.#learners.delete(learner.id);
+      }
+      this.#checkLeaderQuorum();
+      return;
+    }
+    const limit = this.#phase === "BROADCAST" ? syncLimitTicks : initLimitTicks;
+    if (this.#tick - this.#leaderHeardTick > limit) this.#lookForLeader();
+  }
+
+  /** A leader that no longer hears a quorum of voters steps down (it may be partitioned away). */
+  #checkLeaderQuorum(): void {
+    if (this.#state !== "LEADING" || this.#phase !== "BROADCAST") return;
+    const voters = this.#voterIds();
+    const live = [...this.#learners.values()].filter((l) => voters.has(l.id) && l.synced).length +
+      1;
+    if (live < quorumSize(this.membership.voters)) this.#lookForLeader();
+  }
+
+  #reset(state: ServerState, phase: Phase, leader: ServerId | null): void {
+    this.#state = state;
+    this.#phase = phase;
+    this.#leader = leader;
+    this.#learners.clear();
+    this.#pending = [];
+    this.#newLeaderAcks.clear();
+    this.#newEpoch = 0;
+    this.#newLeaderPending = false;
+    this.#newLeaderSeen = false;
+    this.#role();
+  }
+
+  #role(): void {
+    const serving = this.#phase === "BROADCAST";
+    this.#out.push({
+      type: "role",
+      state: this.#state,
+      phase: this.#phase,
+      leader: this.#leader,
+      epoch: this.#epochs.currentEpoch,
+      serving,
+    });
+  }
+
+  #send(to: ServerId, msg: PeerMessage): void {
+    if (to === this.myId) return;
+    this.#out.push({ type: "send", to, msg });
+  }
+}

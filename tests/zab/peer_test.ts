@@ -1,0 +1,171 @@
+/**
+ * Transcript tests of the ZAB peer (REFERENCE §7): each names the phase it checks.
+ * @module
+ */
+import assert from "../assert.ts";
+import { zxidEpoch } from "../../src/tree/txn.ts";
+import { Cluster } from "./_cluster.ts";
+
+function settle(cluster: Cluster, ticksMax = 30): void {
+  for (let i = 0; i < ticksMax && cluster.leader() === null; i++) cluster.tick();
+  cluster.tick(2);
+}
+
+Deno.test("ELECTION -> BROADCAST: three fresh servers elect server 3, move to epoch 1 and serve", () => {
+  const cluster = new Cluster([1, 2, 3]);
+  cluster.start();
+  settle(cluster);
+  const leader = cluster.leader();
+  assert.equal(leader?.id, 3, "equal logs and epochs: the highest id leads");
+  for (const host of cluster.hosts.values()) {
+    assert.equal(host.peer.status.epochs.currentEpoch, 1, `server ${host.id} is in epoch 1`);
+    assert.equal(host.peer.status.phase, "BROADCAST");
+  }
+  assert.deepEqual(cluster.host(1).transcript.slice(-2), [
+    "FOLLOWING SYNCHRONIZATION",
+    "FOLLOWING BROADCAST serving",
+  ]);
+});
+
+Deno.test("BROADCAST: proposals commit in zxid order once a quorum logged them", () => {
+  const cluster = new Cluster([1, 2, 3]);
+  cluster.start();
+  settle(cluster);
+  const zxids = cluster.propose(5);
+  cluster.tick();
+  for (const host of cluster.hosts.values()) {
+    assert.deepEqual(
+      host.applied.map((r) => r.zxid),
+      zxids,
+      `server ${host.id} applied all five in order`,
+    );
+  }
+  assert.ok(zxids.every((z) => zxidEpoch(z) === 1));
+});
+
+Deno.test("BROADCAST: with one follower down a proposal still commits; with two down it waits", () => {
+  const cluster = new Cluster([1, 2, 3]);
+  cluster.start();
+  settle(cluster);
+  cluster.crash(1);
+  const [first] = cluster.propose(1);
+  assert.ok(cluster.committed.has(first), "leader + one follower are a quorum");
+  cluster.host(2).holdLog = true;
+  const [second] = cluster.propose(1);
+  assert.ok(!cluster.committed.has(second), "not committed until a second server logged it");
+  cluster.flush(2);
+  assert.ok(cluster.committed.has(second), "committed once the follower's log is durable");
+  cluster.assertPrefixes();
+});
+
+Deno.test("DISCOVERY: after the leader dies, the new epoch is above every accepted epoch and committed txns survive", () => {
+  const cluster = new Cluster([1, 2, 3]);
+  cluster.start();
+  settle(cluster);
+  const committed = cluster.propose(3);
+  cluster.tick();
+  cluster.crash(3);
+  settle(cluster);
+  const leader = cluster.leader();
+  assert.equal(leader?.id, 2, "of the two left, equal logs: the higher id");
+  assert.equal(leader.peer.status.epochs.currentEpoch, 2);
+  for (const id of [1, 2]) {
+    const applied = cluster.host(id).applied.map((r) => r.zxid);
+    assert.deepEqual(applied.slice(0, 3), committed, `server ${id} kept every committed txn`);
+  }
+  cluster.propose(2);
+  cluster.tick();
+  cluster.assertPrefixes();
+  cluster.assertCommittedEverywhere();
+});
+
+Deno.test("SYNCHRONIZATION: a follower that was down catches up by DIFF", () => {
+  const cluster = new Cluster([1, 2, 3]);
+  cluster.start();
+  settle(cluster);
+  cluster.crash(1);
+  cluster.propose(4);
+  cluster.tick();
+  cluster.restart(1);
+  settle(cluster);
+  cluster.tick(3);
+  assert.deepEqual(
+    cluster.host(1).applied.map((r) => r.zxid),
+    cluster.host(3).applied.map((r) => r.zxid),
+  );
+  assert.ok(
+    !cluster.host(1).transcript.some((t) => t.startsWith("SNAP") || t.startsWith("TRUNC")),
+    "a DIFF sufficed",
+  );
+});
+
+Deno.test("SYNCHRONIZATION: a proposal only the old leader logged is discarded everywhere (TRUNC)", () => {
+  const cluster = new Cluster([1, 2, 3]);
+  cluster.start();
+  settle(cluster);
+  const committed = cluster.propose(2);
+  cluster.tick();
+  // The leader logs a proposal and dies before it reaches any follower.
+  const [lost] = cluster.propose(1, { deliver: false });
+  assert.ok(!cluster.committed.has(lost));
+  assert.ok(cluster.host(3).log.some((r) => r.zxid === lost), "only the old leader logged it");
+  cluster.crash(3);
+  settle(cluster);
+  assert.equal(cluster.leader()?.id, 2);
+  cluster.propose(1);
+  cluster.tick();
+  cluster.restart(3);
+  settle(cluster);
+  cluster.tick(3);
+  const old = cluster.host(3);
+  assert.ok(old.transcript.includes(`TRUNC to ${committed.at(-1)}`), old.transcript.join("\n"));
+  assert.ok(
+    !old.applied.some((r) => r.zxid === lost),
+    "the discarded proposal is gone from the old leader",
+  );
+  assert.ok(!old.log.some((r) => r.zxid === lost), "and from its log");
+  cluster.assertPrefixes();
+  cluster.assertCommittedEverywhere();
+});
+
+Deno.test("SYNCHRONIZATION: a follower too far behind the leader's history gets a SNAP", () => {
+  const cluster = new Cluster([1, 2, 3], [], 5);
+  cluster.start();
+  settle(cluster);
+  cluster.crash(1);
+  cluster.propose(12);
+  cluster.tick();
+  cluster.restart(1);
+  settle(cluster);
+  cluster.tick(3);
+  assert.ok(
+    cluster.host(1).transcript.some((t) => t.startsWith("SNAP")),
+    cluster.host(1).transcript.join("\n"),
+  );
+  assert.deepEqual(
+    cluster.host(1).applied.map((r) => r.zxid),
+    cluster.host(3).applied.map((r) => r.zxid),
+  );
+});
+
+Deno.test("liveness: followers notice a silent leader after syncLimit ticks and elect another", () => {
+  const cluster = new Cluster([1, 2, 3]);
+  cluster.start();
+  settle(cluster);
+  // The leader stops (no crash notice: its links stay up but nothing comes from it).
+  cluster.host(3).up = false;
+  cluster.tick(8);
+  settle(cluster);
+  assert.equal(cluster.leader()?.id, 2);
+});
+
+Deno.test("BROADCAST: an observer learns every commit and never votes or leads", () => {
+  const cluster = new Cluster([1, 2, 3], [9]);
+  cluster.start();
+  settle(cluster);
+  assert.notEqual(cluster.leader()?.id, 9);
+  assert.equal(cluster.host(9).peer.status.state, "OBSERVING");
+  const zxids = cluster.propose(3);
+  cluster.tick();
+  assert.deepEqual(cluster.host(9).applied.map((r) => r.zxid), zxids);
+});
