@@ -6,7 +6,6 @@
  * directory (docs/STORAGE.md), so the same decoder verifies both.
  * @module
  */
-import { closeSync, fsyncSync, openSync } from "node:fs";
 import * as fs from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs, type ParsedArgs, UsageError } from "./args.ts";
@@ -16,7 +15,7 @@ import type { CliIo } from "./io.ts";
 import { exitCodes, type SessionSettings, sessionSettings } from "./oneshot.ts";
 import { ConnectTimeoutError } from "./session.ts";
 import { type Client, connect } from "../client/mod.ts";
-import { decodeSnapshot, storageFileName, zxidOfFileName } from "../storage/file_store.ts";
+import { decodeSnapshot, storageFileName, syncDir, zxidOfFileName } from "../storage/file_store.ts";
 
 /** A failure the command explains in one sentence: exit code 1, no usage hint. */
 export class CommandFailure extends Error {
@@ -36,16 +35,6 @@ interface SnapshotFacts {
   nodeCount: number;
   sessionCount: number;
   bytes: number;
-}
-
-/** fsync a directory so a create or rename in it is durable. */
-function syncDir(dir: string): void {
-  const fd = openSync(dir, "r");
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** The bytes of `file`, or a {@linkcode CommandFailure} saying why they cannot be read. */

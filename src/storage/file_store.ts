@@ -75,7 +75,7 @@ interface Pending {
 }
 
 /** fsync a directory so a create, rename or unlink in it is durable. */
-function syncDir(dir: string): void {
+export function syncDir(dir: string): void {
   const fd = openSync(dir, "r");
   try {
     fsyncSync(fd);
