@@ -141,6 +141,8 @@ export class Peer {
   /** Set once NEWLEADER arrived: from then on, logged proposals are acknowledged. */
   #newLeaderSeen = false;
   #newLeaderPending = false;
+  /** Last zxid of each `log` action not yet reported durable, oldest first. */
+  #logWrites: number[] = [];
   /** Our last zxid when NEWLEADER arrived: UPTODATE commits up to it. */
   #newLeaderZxid = 0;
   /** The epoch NEWLEADER announced; it becomes currentEpoch once the history is logged. */
@@ -277,6 +279,8 @@ export class Peer {
   }
 
   #onFollowerInfo(from: ServerId, msg: Extract<PeerMessage, { type: "FOLLOWERINFO" }>): void {
+    const known = this.#learners.get(from);
+    if (known && known.lastZxid !== null) return; // a resend after it acknowledged the epoch
     const learner: LearnerView = {
       id: from,
       observer: msg.observer,
@@ -293,7 +297,8 @@ export class Peer {
 
   #onAckEpoch(from: ServerId, msg: Extract<PeerMessage, { type: "ACKEPOCH" }>): void {
     const learner = this.#learners.get(from);
-    if (!learner || this.#newEpoch === 0) return;
+    // Unknown, too early, or a repeat (answering a resent FOLLOWERINFO): nothing to do.
+    if (!learner || this.#newEpoch === 0 || learner.lastZxid !== null) return;
     if (
       msg.currentEpoch > this.#epochs.currentEpoch ||
       (msg.currentEpoch === this.#epochs.currentEpoch && msg.lastZxid > this.#lastZxid)
@@ -443,7 +448,7 @@ export class Peer {
         }
       }
     }
-    this.#out.push({ type: "log", records });
+    this.#logWrite(records);
   }
 
   /** Commits, in zxid order, every pending proposal a quorum of voters has logged. */
@@ -474,10 +479,19 @@ export class Peer {
   #follow(leader: ServerId, state: "FOLLOWING" | "OBSERVING"): void {
     this.#reset(state, "DISCOVERY", leader);
     this.#leaderHeardTick = this.#tick;
-    this.#send(leader, {
+    this.#sendFollowerInfo();
+  }
+
+  /**
+   * Sent on joining and again every tick until LEADERINFO arrives: the leader may still have been
+   * LOOKING when the first one came (it drops it), and without a retry both sides would wait for
+   * each other until initLimit, again and again (found by the simulator).
+   */
+  #sendFollowerInfo(): void {
+    this.#send(this.#leader!, {
       type: "FOLLOWERINFO",
       acceptedEpoch: this.#epochs.acceptedEpoch,
-      observer: state === "OBSERVING",
+      observer: this.#state === "OBSERVING",
     });
   }
 
@@ -485,6 +499,7 @@ export class Peer {
     this.#leaderHeardTick = this.#tick;
     switch (msg.type) {
       case "LEADERINFO": {
+        if (this.#phase !== "DISCOVERY") return; // a repeat, answering a resent FOLLOWERINFO
         if (msg.epoch < this.#epochs.acceptedEpoch) return this.#lookForLeader();
         this.#epochs = { ...this.#epochs, acceptedEpoch: msg.epoch };
         this.#out.push({ type: "persistEpochs", epochs: { ...this.#epochs } });
@@ -504,20 +519,21 @@ export class Peer {
         return;
       case "SNAP":
         this.#out.push({ type: "installSnapshot", zxid: msg.zxid, image: msg.image });
+        this.#logWrites = [];
         this.#history = [];
         this.#baseZxid = msg.zxid;
         this.#lastZxid = this.#loggedZxid = this.#committedZxid = msg.zxid;
         return;
       case "PROPOSAL":
         this.#append(msg.record);
-        this.#out.push({ type: "log", records: [msg.record] });
+        this.#logWrite([msg.record]);
         return;
       case "COMMIT":
         return this.#commitUpTo(msg.zxid);
       case "INFORM":
         if (msg.record.zxid > this.#lastZxid) {
           this.#append(msg.record);
-          this.#out.push({ type: "log", records: [msg.record] });
+          this.#logWrite([msg.record]);
         }
         return this.#commitUpTo(msg.record.zxid);
       case "NEWLEADER": {
@@ -567,6 +583,7 @@ export class Peer {
     // Truncated txns may have been applied by the host at recovery: it rebuilds to `zxid`.
     this.#committedZxid = Math.min(this.#committedZxid, zxid);
     this.#out.push({ type: "truncate", zxid });
+    this.#logWrites = [];
   }
 
   // ---- shared --------------------------------------------------------------------------------
@@ -575,25 +592,45 @@ export class Peer {
     assert(record.zxid > this.#lastZxid, `zxid ${record.zxid} follows ${this.#lastZxid}`);
     this.#history.push(record);
     this.#lastZxid = record.zxid;
-    if (this.#history.length > this.#options.historyRecordsMax) {
-      const dropped = this.#history.splice(
-        0,
-        this.#history.length - this.#options.historyRecordsMax,
-      );
-      this.#baseZxid = dropped.at(-1)!.zxid;
-    }
+    this.#trimHistory();
+  }
+
+  /**
+   * Keeps at most `historyRecordsMax` records for DIFF, dropping only committed ones: an
+   * uncommitted record must stay until it commits, or its commit could not hand it to the host
+   * (found by the simulator: a follower skipped committed txns).
+   */
+  #trimHistory(): void {
+    let drop = 0;
+    const excess = this.#history.length - this.#options.historyRecordsMax;
+    while (drop < excess && this.#history[drop].zxid <= this.#committedZxid) drop++;
+    if (drop === 0) return;
+    this.#baseZxid = this.#history[drop - 1].zxid;
+    this.#history.splice(0, drop);
+  }
+
+  #logWrite(records: TxnRecord[]): void {
+    this.#logWrites.push(records.at(-1)!.zxid);
+    this.#out.push({ type: "log", records });
   }
 
   #commitUpTo(zxid: number): void {
     const upTo = Math.min(zxid, this.#lastZxid);
     if (upTo <= this.#committedZxid) return;
     const records = this.#history.filter((r) => r.zxid > this.#committedZxid && r.zxid <= upTo);
+    assert(records.at(-1)?.zxid === upTo, "every record to commit is still in the history");
     this.#committedZxid = upTo;
-    if (records.length > 0) this.#out.push({ type: "commit", records });
+    this.#out.push({ type: "commit", records });
+    this.#trimHistory();
   }
 
   #onLogged(zxid: number): void {
-    this.#loggedZxid = Math.max(this.#loggedZxid, Math.min(zxid, this.#lastZxid));
+    // Only writes issued since the last TRUNC or SNAP count: a late report of a write that was
+    // cut away must not vouch for new records that take its place in the log.
+    const index = this.#logWrites.indexOf(zxid);
+    if (index < 0) return;
+    this.#logWrites.splice(0, index + 1);
+    this.#loggedZxid = Math.max(this.#loggedZxid, zxid);
     if (this.#state === "LEADING") {
       if (this.#phase === "DISCOVERY") this.#tryStartSync();
       else if (this.#phase === "SYNCHRONIZATION") this.#checkNewLeaderQuorum();
@@ -656,7 +693,8 @@ export class Peer {
       return;
     }
     const limit = this.#phase === "BROADCAST" ? syncLimitTicks : initLimitTicks;
-    if (this.#tick - this.#leaderHeardTick > limit) this.#lookForLeader();
+    if (this.#tick - this.#leaderHeardTick > limit) return this.#lookForLeader();
+    if (this.#phase === "DISCOVERY") this.#sendFollowerInfo();
   }
 
   /** A leader that no longer hears a quorum of voters steps down (it may be partitioned away). */
