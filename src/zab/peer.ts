@@ -281,6 +281,12 @@ export class Peer {
   #onFollowerInfo(from: ServerId, msg: Extract<PeerMessage, { type: "FOLLOWERINFO" }>): void {
     const known = this.#learners.get(from);
     if (known && known.lastZxid !== null) return; // a resend after it acknowledged the epoch
+    if (this.#newEpoch !== 0 && msg.acceptedEpoch >= this.#newEpoch) {
+      // It accepted an epoch at or above ours (from a discovery that never completed) and cannot
+      // follow us: it would refuse our LEADERINFO, look, find us again, forever (found by the
+      // simulator). Step down; the next discovery proposes an epoch above every accepted one.
+      return this.#lookForLeader();
+    }
     const learner: LearnerView = {
       id: from,
       observer: msg.observer,

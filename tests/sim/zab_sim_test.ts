@@ -86,3 +86,9 @@ Deno.test("zab sim: learners retry FOLLOWERINFO, so an ensemble never stalls in 
   runZabSim({ seed: 6, voters: 3, observers: 0, historyRecordsMax: 1000, replayCommand });
   runZabSim({ seed: 85, voters: 3, observers: 0, historyRecordsMax: 1000, replayCommand });
 });
+
+Deno.test("zab sim: a leader steps down for a learner that accepted a higher epoch (seeds 290, 295, 545)", () => {
+  // Regression: a server that accepted an epoch from a discovery that never completed refused the
+  // serving leader's lower epoch, looked again, found the same leader, forever.
+  for (const seed of [290, 295, 545]) runZabSim({ seed, replayCommand });
+});
