@@ -502,6 +502,9 @@ export class Peer {
   }
 
   #onLearnerMessage(msg: PeerMessage): void {
+    // Only what a leader sends proves it alive: two servers that each think the other leads
+    // would otherwise keep each other waiting forever with their FOLLOWERINFO resends.
+    if (msg.type === "FOLLOWERINFO" || msg.type === "ACKEPOCH" || msg.type === "ACK") return;
     this.#leaderHeardTick = this.#tick;
     switch (msg.type) {
       case "LEADERINFO": {
@@ -652,6 +655,12 @@ export class Peer {
   #onMessage(from: ServerId, msg: PeerMessage): void {
     if (!this.membership.voters.includes(from) && !this.membership.observers.includes(from)) return;
     if (msg.type === "NOTIFICATION") {
+      const following = this.#state === "FOLLOWING" || this.#state === "OBSERVING";
+      if (following && from === this.#leader && msg.notification.state === "LOOKING") {
+        // Our leader abandoned its term (ZooKeeper would see its connection close). Staying in
+        // that term would leave us waiting forever while its pings of a new term keep us alive.
+        this.#lookForLeader();
+      }
       if (this.#election) {
         return this.#electionOutput(this.#election.receive(from, msg.notification));
       }

@@ -92,3 +92,10 @@ Deno.test("zab sim: a leader steps down for a learner that accepted a higher epo
   // serving leader's lower epoch, looked again, found the same leader, forever.
   for (const seed of [290, 295, 545]) runZabSim({ seed, replayCommand });
 });
+
+Deno.test("zab sim: learners never keep each other waiting, and follow a leader into its new term (seeds 4714, 5758)", () => {
+  // Regressions: two servers that each followed the other kept resetting each other's leader
+  // timer with FOLLOWERINFO resends (4714); a follower stayed in its leader's abandoned term while
+  // the leader's pings of the new term kept it alive (5758).
+  for (const seed of [4714, 5758]) runZabSim({ seed, replayCommand });
+});
