@@ -13,37 +13,15 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { SimulationError } from "../src/sim/simulator.ts";
 import type { ElectionChecks } from "../tests/sim/_election_sim.ts";
 import { runElectionSim } from "../tests/sim/_election_sim.ts";
+import { integerFlag, runSweep } from "./_sweep.ts";
 
 const usage = "usage: scripts/sim_sweep [--seeds N (10000)] [--from S (0)] " +
   "[--max-minutes M (30)] [--check round-agreement,join-all]";
 
-/** Full reports printed before the sweep switches to one line per failure. */
-const fullReportsMax = 3;
-/** Replay lines listed before the summary. */
-const replayLinesMax = 20;
-
-interface Args {
-  seeds: number;
-  from: number;
-  maxMinutes: number;
-  checks: ElectionChecks;
-  /** The flags that change what a seed does, for the replay command. */
-  checkFlag: string;
-}
-
-/** An integer flag >= `min`, or the default; exits 2 on anything else. */
-function integer(text: string | undefined, fallback: number, name: string, min: number): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < min) {
-    console.error(`sim_sweep: --${name} must be an integer >= ${min}, not "${text}"\n${usage}`);
-    Deno.exit(2);
-  }
-  return value;
-}
+const integer = (text: string | undefined, fallback: number, flag: string, min: number) =>
+  integerFlag("sim_sweep", usage, text, fallback, flag, min);
 
 function parseChecks(text: string | undefined): ElectionChecks {
   const checks: ElectionChecks = {};
@@ -58,7 +36,7 @@ function parseChecks(text: string | undefined): ElectionChecks {
   return checks;
 }
 
-function parse(): Args | null {
+function main(): number {
   const { values } = parseArgs({
     args: Deno.args,
     options: {
@@ -69,89 +47,28 @@ function parse(): Args | null {
       help: { type: "boolean", short: "h" },
     },
   });
-  if (values.help) return null;
-  return {
-    seeds: integer(values.seeds, 10_000, "seeds", 1),
-    from: integer(values.from, 0, "from", 0),
-    maxMinutes: integer(values["max-minutes"], 30, "max-minutes", 1),
-    checks: parseChecks(values.check),
-    checkFlag: values.check === undefined ? "" : ` --check ${values.check}`,
-  };
-}
-
-/** Runs one seed; returns null when it passed, else its report. */
-function runSeed(seed: number, args: Args, verbose: boolean): string | null {
-  let report = "";
-  try {
-    runElectionSim({
-      seed,
-      checks: args.checks,
-      replayCommand: `scripts/sim_sweep${args.checkFlag}`,
-      report: (text) => report = text,
-      recentStepsMax: verbose ? 400 : 40,
-    });
-    return null;
-  } catch (error) {
-    if (!(error instanceof SimulationError)) throw error;
-    return report;
-  }
-}
-
-function replayOne(seed: number, args: Args): number {
-  const report = runSeed(seed, args, true);
-  if (report === null) {
-    console.log(`sim_sweep: seed ${seed} passed`);
-    console.log("sim_sweep: 1 seeds, 0 failures");
-    return 0;
-  }
-  console.log(report);
-  console.log("sim_sweep: 1 seeds, 1 failures");
-  return 1;
-}
-
-function main(): number {
-  let args: Args | null;
-  try {
-    args = parse();
-  } catch (error) {
-    console.error(`sim_sweep: ${(error as Error).message}\n${usage}`);
-    return 2;
-  }
-  if (args === null) {
+  if (values.help) {
     console.log(usage);
     return 0;
   }
-  const replay = Deno.env.get("SIM_SEED");
-  if (replay !== undefined) return replayOne(integer(replay, 0, "SIM_SEED", 0), args);
-  const started = performance.now();
-  const deadlineMs = started + args.maxMinutes * 60_000;
-  const progressEvery = Math.max(1, Math.ceil(args.seeds / 10));
-  const failed: number[] = [];
-  let ran = 0;
-  for (let seed = args.from; seed < args.from + args.seeds; seed++) {
-    if (performance.now() > deadlineMs) {
-      console.log(`sim_sweep: stopped at the ${args.maxMinutes}-minute limit`);
-      break;
-    }
-    const report = runSeed(seed, args, false);
-    ran++;
-    if (report !== null) {
-      failed.push(seed);
-      console.log(failed.length <= fullReportsMax ? report : report.split("\n")[0]);
-    }
-    if (ran % progressEvery === 0) {
-      const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      console.log(`sim_sweep: ${ran}/${args.seeds} seeds, ${failed.length} failures, ${seconds} s`);
-    }
-  }
-  const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  console.log(`sim_sweep: seeds ${args.from}..${args.from + ran - 1} in ${seconds} s`);
-  for (const seed of failed.slice(0, replayLinesMax)) {
-    console.log(`Replay: SIM_SEED=${seed} scripts/sim_sweep${args.checkFlag}`);
-  }
-  if (failed.length > replayLinesMax) console.log(`... and ${failed.length - replayLinesMax} more`);
-  console.log(`sim_sweep: ${ran} seeds, ${failed.length} failures`);
-  return failed.length === 0 ? 0 : 1;
+  const checks = parseChecks(values.check);
+  const replayFlags = values.check === undefined ? "" : ` --check ${values.check}`;
+  return runSweep({
+    name: "sim_sweep",
+    seeds: integer(values.seeds, 10_000, "seeds", 1),
+    from: integer(values.from, 0, "from", 0),
+    maxMinutes: integer(values["max-minutes"], 30, "max-minutes", 1),
+    replayFlags,
+    runSeed(seed, verbose, report) {
+      runElectionSim({
+        seed,
+        checks,
+        replayCommand: `scripts/sim_sweep${replayFlags}`,
+        report,
+        recentStepsMax: verbose ? 400 : 40,
+      });
+    },
+  });
 }
 
 Deno.exit(main());

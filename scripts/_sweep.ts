@@ -1,0 +1,110 @@
+/**
+ * The seed-sweep driver shared by scripts/sim_sweep.ts and scripts/zab_sweep.ts: runs seeds
+ * `from`, `from + 1`, ... within a time bound, prints progress and the reports of failing seeds,
+ * their replay commands, and exactly one closing line `NAME: N seeds, F failures`. With
+ * `SIM_SEED` set it runs that one seed with its full report (the replay).
+ * @module
+ */
+
+import { SimulationError } from "../src/sim/simulator.ts";
+
+/** Full reports printed before the sweep switches to one line per failure. */
+const fullReportsMax = 3;
+/** Replay lines listed before the summary. */
+const replayLinesMax = 20;
+
+/** One sweep: its name (`sim_sweep`), range, bound, and how to run a seed. */
+export interface Sweep {
+  name: string;
+  seeds: number;
+  from: number;
+  maxMinutes: number;
+  /** Flags that change what a seed does, appended to the replay command (`" --check x"`). */
+  replayFlags: string;
+  /**
+   * Runs one seed, throwing the simulator's SimulationError on a failure after passing its
+   * report to `report`; `verbose` asks for a long trace (a replay).
+   */
+  runSeed(seed: number, verbose: boolean, report: (text: string) => void): void;
+}
+
+/** Runs one seed; null when it passed, else its report. */
+function runOne(sweep: Sweep, seed: number, verbose: boolean): string | null {
+  let report = "";
+  try {
+    sweep.runSeed(seed, verbose, (text) => report = text);
+    return null;
+  } catch (error) {
+    if (!(error instanceof SimulationError)) throw error;
+    return report;
+  }
+}
+
+/** Parses an integer flag >= `min`, or the default; exits 2 on anything else. */
+export function integerFlag(
+  name: string,
+  usage: string,
+  text: string | undefined,
+  fallback: number,
+  flag: string,
+  min: number,
+): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < min) {
+    console.error(`${name}: --${flag} must be an integer >= ${min}, not "${text}"\n${usage}`);
+    Deno.exit(2);
+  }
+  return value;
+}
+
+function replayOne(sweep: Sweep, seed: number): number {
+  const report = runOne(sweep, seed, true);
+  if (report === null) {
+    console.log(`${sweep.name}: seed ${seed} passed`);
+    console.log(`${sweep.name}: 1 seeds, 0 failures`);
+    return 0;
+  }
+  console.log(report);
+  console.log(`${sweep.name}: 1 seeds, 1 failures`);
+  return 1;
+}
+
+/** Runs the sweep (or the one seed `SIM_SEED` names); returns the exit code. */
+export function runSweep(sweep: Sweep): number {
+  const replay = Deno.env.get("SIM_SEED");
+  if (replay !== undefined) {
+    return replayOne(sweep, integerFlag(sweep.name, "", replay, 0, "SIM_SEED", 0));
+  }
+  const started = performance.now();
+  const deadlineMs = started + sweep.maxMinutes * 60_000;
+  const progressEvery = Math.max(1, Math.ceil(sweep.seeds / 10));
+  const failed: number[] = [];
+  let ran = 0;
+  for (let seed = sweep.from; seed < sweep.from + sweep.seeds; seed++) {
+    if (performance.now() > deadlineMs) {
+      console.log(`${sweep.name}: stopped at the ${sweep.maxMinutes}-minute limit`);
+      break;
+    }
+    const report = runOne(sweep, seed, false);
+    ran++;
+    if (report !== null) {
+      failed.push(seed);
+      console.log(failed.length <= fullReportsMax ? report : report.split("\n")[0]);
+    }
+    if (ran % progressEvery === 0) {
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      console.log(
+        `${sweep.name}: ${ran}/${sweep.seeds} seeds, ${failed.length} failures, ${seconds} s`,
+      );
+    }
+  }
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  console.log(`${sweep.name}: seeds ${sweep.from}..${sweep.from + ran - 1} in ${seconds} s`);
+  for (const seed of failed.slice(0, replayLinesMax)) {
+    console.log(`Replay: SIM_SEED=${seed} scripts/${sweep.name}${sweep.replayFlags}`);
+  }
+  if (failed.length > replayLinesMax) console.log(`... and ${failed.length - replayLinesMax} more`);
+  console.log(`${sweep.name}: ${ran} seeds, ${failed.length} failures`);
+  return failed.length === 0 ? 0 : 1;
+}
