@@ -15,7 +15,13 @@ import type { CliIo } from "./io.ts";
 import { exitCodes, type SessionSettings, sessionSettings } from "./oneshot.ts";
 import { ConnectTimeoutError } from "./session.ts";
 import { type Client, connect } from "../client/mod.ts";
-import { decodeSnapshot, storageFileName, syncDir, zxidOfFileName } from "../storage/file_store.ts";
+import {
+  decodeSnapshot,
+  storageFileName,
+  syncDir,
+  writeFileDurably,
+  zxidOfFileName,
+} from "../storage/file_store.ts";
 
 /** A failure the command explains in one sentence: exit code 1, no usage hint. */
 export class CommandFailure extends Error {
@@ -207,21 +213,6 @@ async function existingData(dir: string): Promise<string[]> {
   ).sort();
 }
 
-/** Writes `bytes` to `path` through `path.tmp`, synced, then renamed and the directory synced. */
-async function writeDurably(path: string, bytes: Uint8Array): Promise<void> {
-  // `.tmp`: the leftover of an interrupted restore is removed by the server at start.
-  const tmp = `${path}.tmp`;
-  const handle = await fs.open(tmp, "w");
-  try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fs.rename(tmp, path);
-  syncDir(dirname(path));
-}
-
 async function restore(args: ParsedArgs, io: CliIo): Promise<number> {
   const file = args.positionals[0];
   const dataDir = args.str("data-dir");
@@ -244,7 +235,7 @@ async function restore(args: ParsedArgs, io: CliIo): Promise<number> {
   }
   const target = join(dataDir, storageFileName("snapshot", facts.zxid));
   // Only the verified bytes: anything after the end record is not part of the snapshot.
-  await writeDurably(target, bytes.subarray(0, verifiedBytes));
+  await writeFileDurably(target, bytes.subarray(0, verifiedBytes));
   const logFlag = dataLogDir === dataDir ? "" : ` --data-log-dir ${dataLogDir}`;
   print(
     io,

@@ -9,7 +9,7 @@
  */
 import { closeSync, fsyncSync, openSync } from "node:fs";
 import * as fs from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { assert } from "../assert.ts";
 import type { TxnRecord } from "../tree/txn.ts";
 import { zxidCounter, zxidEpoch } from "../tree/txn.ts";
@@ -22,6 +22,7 @@ import {
   readRecord,
 } from "./record.ts";
 import { commitMarkerBody, logMagic, scanLog } from "./log_scan.ts";
+import { concatBytes } from "../wire/frame.ts";
 import type { DurableStore, Epochs, Recovered, SnapshotImage, SnapshotInfo } from "./types.ts";
 import { CorruptionError } from "./types.ts";
 import type { NodeImage } from "../tree/data_tree.ts";
@@ -96,19 +97,6 @@ async function writeAll(handle: fs.FileHandle, bytes: Uint8Array, position: numb
     assert(bytesWritten > 0, "a positional write makes progress");
     done += bytesWritten;
   }
-}
-
-/** Concatenates frames into one buffer. */
-function join2(frames: readonly Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const f of frames) total += f.byteLength;
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const f of frames) {
-    out.set(f, offset);
-    offset += f.byteLength;
-  }
-  return out;
 }
 
 /** True when `next` may follow `previous` in the log: same epoch and counter + 1, or a new epoch. */
@@ -210,7 +198,7 @@ export class FileStore implements DurableStore {
     const batch = this.#takeBatch();
     // The commit marker makes the batch count at recovery (src/storage/log_scan.ts).
     const marker = encodeRecord(commitMarkerBody(batch.at(-1)!.zxid));
-    const bytes = join2([...batch.map((p) => p.frame), marker]);
+    const bytes = concatBytes([...batch.map((p) => p.frame), marker]);
     try {
       if (
         this.#handle === null ||
@@ -338,7 +326,7 @@ export class FileStore implements DurableStore {
       buffered.push(frame);
       bufferedBytes += frame.byteLength;
       if (bufferedBytes < 1024 * 1024) return;
-      const bytes = join2(buffered);
+      const bytes = concatBytes(buffered);
       buffered = [];
       bufferedBytes = 0;
       await writeAll(handle, bytes, offset);
@@ -349,7 +337,7 @@ export class FileStore implements DurableStore {
         // Each chunk is encoded between awaits, so a large snapshot never stalls serving for long.
         await put(frame);
       }
-      const rest = join2(buffered);
+      const rest = concatBytes(buffered);
       await writeAll(handle, rest, offset);
       offset += rest.byteLength;
       await handle.datasync();
@@ -379,20 +367,11 @@ export class FileStore implements DurableStore {
   }
 
   async #writeEpochs(epochs: Epochs): Promise<void> {
-    const path = join(this.dataDir, "epochs");
-    const bytes = join2([
+    const bytes = concatBytes([
       fileHeader(epochsMagic),
       encodeRecord([epochs.acceptedEpoch, epochs.currentEpoch]),
     ]);
-    const handle = await fs.open(`${path}.tmp`, "w");
-    try {
-      await writeAll(handle, bytes, 0);
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
-    await fs.rename(`${path}.tmp`, path);
-    syncDir(this.dataDir);
+    await writeFileDurably(join(this.dataDir, "epochs"), bytes);
   }
 
   /** Keeps the newest snapshots and every log file holding records after the oldest of them. */
@@ -542,7 +521,25 @@ export async function encodeSnapshot(image: SnapshotImage): Promise<Uint8Array> 
     frames.push(frame);
     if (++count % 16 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
   }
-  return join2(frames);
+  return concatBytes(frames);
+}
+
+/**
+ * Replaces `path` atomically and durably: writes `path.tmp`, syncs it, renames it over `path`
+ * and syncs the directory. A crash leaves the old file or the new one, and at most a `.tmp` that
+ * `FileStore.open` removes.
+ */
+export async function writeFileDurably(path: string, bytes: Uint8Array): Promise<void> {
+  const tmp = `${path}.tmp`;
+  const handle = await fs.open(tmp, "w");
+  try {
+    await writeAll(handle, bytes, 0);
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+  await fs.rename(tmp, path);
+  syncDir(dirname(path));
 }
 
 /** Storage files of one kind in `dir`, sorted by zxid. */

@@ -69,7 +69,9 @@ export class FrameDecoder {
     this.#bytes += chunk.byteLength;
     // Waiting for the rest of a large frame costs nothing per chunk: no copying until it is whole.
     if (this.#bytes < this.#needed) return [];
-    const buffer = this.#chunks.length === 1 ? this.#chunks[0] : concat(this.#chunks, this.#bytes);
+    const buffer = this.#chunks.length === 1
+      ? this.#chunks[0]
+      : concatBytes(this.#chunks, this.#bytes);
     const results: FrameResult[] = [];
     const offset = this.#parse(buffer, results);
     // Copy the remainder so a small tail does not pin a large chunk in memory.
@@ -120,8 +122,9 @@ export class FrameDecoder {
   }
 }
 
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
+/** Concatenates byte arrays into one (`total`, when known, saves a pass over them). */
+export function concatBytes(chunks: readonly Uint8Array[], total?: number): Uint8Array {
+  const out = new Uint8Array(total ?? chunks.reduce((sum, c) => sum + c.byteLength, 0));
   let offset = 0;
   for (const chunk of chunks) {
     out.set(chunk, offset);
