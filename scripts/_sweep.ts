@@ -6,6 +6,7 @@
  * @module
  */
 
+import { parseArgs } from "node:util";
 import { SimulationError } from "../src/sim/simulator.ts";
 
 /** Full reports printed before the sweep switches to one line per failure. */
@@ -56,6 +57,57 @@ export function integerFlag(
     Deno.exit(2);
   }
   return value;
+}
+
+/** The flags every sweep takes, plus the one extra string flag a sweep names. */
+export interface SweepArgs {
+  seeds: number;
+  from: number;
+  maxMinutes: number;
+  /** The extra flag's value, if given. */
+  extra: string | undefined;
+  /** The extra flag as it must reappear in a replay command (`" --check x"` or `""`). */
+  replayFlags: string;
+}
+
+/**
+ * Parses `--seeds`, `--from`, `--max-minutes`, `-h` and the sweep's own `--EXTRA` flag; returns
+ * null after printing the usage for `--help`; exits 2 on a bad value.
+ */
+export function parseSweepArgs(
+  name: string,
+  usage: string,
+  options: { maxMinutes: number; extraFlag: string },
+): SweepArgs | null {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      seeds: { type: "string" },
+      from: { type: "string" },
+      "max-minutes": { type: "string" },
+      [options.extraFlag]: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    console.log(usage);
+    return null;
+  }
+  const extra = values[options.extraFlag] as string | undefined;
+  return {
+    seeds: integerFlag(name, usage, values.seeds as string | undefined, 10_000, "seeds", 1),
+    from: integerFlag(name, usage, values.from as string | undefined, 0, "from", 0),
+    maxMinutes: integerFlag(
+      name,
+      usage,
+      values["max-minutes"] as string | undefined,
+      options.maxMinutes,
+      "max-minutes",
+      1,
+    ),
+    extra,
+    replayFlags: extra === undefined ? "" : ` --${options.extraFlag} ${extra}`,
+  };
 }
 
 function replayOne(sweep: Sweep, seed: number): number {

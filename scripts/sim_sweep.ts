@@ -12,16 +12,12 @@
  * [--check round-agreement,join-all]`
  * @module
  */
-import { parseArgs } from "node:util";
 import type { ElectionChecks } from "../tests/sim/_election_sim.ts";
 import { runElectionSim } from "../tests/sim/_election_sim.ts";
-import { integerFlag, runSweep } from "./_sweep.ts";
+import { parseSweepArgs, runSweep } from "./_sweep.ts";
 
 const usage = "usage: scripts/sim_sweep [--seeds N (10000)] [--from S (0)] " +
   "[--max-minutes M (30)] [--check round-agreement,join-all]";
-
-const integer = (text: string | undefined, fallback: number, flag: string, min: number) =>
-  integerFlag("sim_sweep", usage, text, fallback, flag, min);
 
 function parseChecks(text: string | undefined): ElectionChecks {
   const checks: ElectionChecks = {};
@@ -37,33 +33,20 @@ function parseChecks(text: string | undefined): ElectionChecks {
 }
 
 function main(): number {
-  const { values } = parseArgs({
-    args: Deno.args,
-    options: {
-      seeds: { type: "string" },
-      from: { type: "string" },
-      "max-minutes": { type: "string" },
-      check: { type: "string" },
-      help: { type: "boolean", short: "h" },
-    },
-  });
-  if (values.help) {
-    console.log(usage);
-    return 0;
-  }
-  const checks = parseChecks(values.check);
-  const replayFlags = values.check === undefined ? "" : ` --check ${values.check}`;
+  const args = parseSweepArgs("sim_sweep", usage, { maxMinutes: 30, extraFlag: "check" });
+  if (args === null) return 0;
+  const checks = parseChecks(args.extra);
   return runSweep({
     name: "sim_sweep",
-    seeds: integer(values.seeds, 10_000, "seeds", 1),
-    from: integer(values.from, 0, "from", 0),
-    maxMinutes: integer(values["max-minutes"], 30, "max-minutes", 1),
-    replayFlags,
+    seeds: args.seeds,
+    from: args.from,
+    maxMinutes: args.maxMinutes,
+    replayFlags: args.replayFlags,
     runSeed(seed, verbose, report) {
       runElectionSim({
         seed,
         checks,
-        replayCommand: `scripts/sim_sweep${replayFlags}`,
+        replayCommand: `scripts/sim_sweep${args.replayFlags}`,
         report,
         recentStepsMax: verbose ? 400 : 40,
       });
