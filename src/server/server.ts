@@ -15,6 +15,7 @@ import { parseConnect, parseRequest, type ServerMessage } from "../wire/messages
 import type { Listener, NetAdapter, Socket, SocketHandlers } from "../net/types.ts";
 import { defaultAdapter } from "../net/mod.ts";
 import { type Logger, silentLogger } from "./log.ts";
+import type { EnsembleOptions } from "./ensemble_types.ts";
 
 /** How to run a server; every field has a default. */
 export interface BaseServerOptions {
@@ -46,6 +47,8 @@ export interface BaseServerOptions {
   snapCount?: number;
   /** Snapshots kept, with the logs they need (ZooKeeper's autopurge.snapRetainCount). Default 3. */
   snapRetainCount?: number;
+  /** Run as a member of this ensemble (`serverId` must be one of its members). Default: standalone. */
+  ensemble?: EnsembleOptions;
 }
 
 /** {@linkcode BaseServerOptions} plus the store to use (tests and the simulator inject one). */
