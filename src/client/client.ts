@@ -705,7 +705,9 @@ export class Client {
         opened = true;
         break;
       }
-      if (outcome.kind === "refused") {
+      // A server that is not serving now (its ensemble is electing) says ConnectionLoss: another
+      // server, or the same one a moment later, may take the session.
+      if (outcome.kind === "refused" && outcome.err !== "ConnectionLoss") {
         throw errorFor(
           outcome.err,
           `${formatAddress(address)} refused the session: ${outcome.message}`,

@@ -33,7 +33,23 @@ import {
   prepareOp,
   prepareSetAcl,
 } from "./prepare.ts";
-import type { HostCall, ReplicaAction, ReplicaEvent, ReplicaOptions } from "./types.ts";
+import type {
+  ForwardedRequest,
+  ForwardReply,
+  HostCall,
+  ReplicaAction,
+  ReplicaEvent,
+  ReplicaOptions,
+  ReplicaRole,
+} from "./types.ts";
+
+type WriteRequest = Extract<
+  ClientRequest,
+  { op: "create" | "delete" | "setData" | "check" | "setACL" | "multi" }
+>;
+
+/** An answer body: response fields, or an error with (for a multi) the per-op results. */
+type AnswerBody = Record<string, unknown> | OpError & { results?: MultiResult[] };
 
 type ReadRequest = Extract<
   ClientRequest,
@@ -44,7 +60,10 @@ type ReadRequest = Extract<
 type Item =
   | { kind: "done"; xid: number; message: ServerMessage }
   | { kind: "read"; request: ReadRequest; authIds: AuthId[] }
+  /** A write; `zxid` is 0 on a follower until the leader says which txn it became. */
   | { kind: "write"; xid: number; zxid: number; op: ClientRequest["op"] }
+  /** A follower's sync: answered once the leader's `upTo` (null until it replies) is applied. */
+  | { kind: "sync"; xid: number; path: string; upTo: number | null }
   /** Work only the host can do (I/O), asked for when the item reaches the head, in order. */
   | { kind: "host"; xid: number; call: HostCall; authIds: AuthId[]; asked: boolean };
 
@@ -77,8 +96,7 @@ interface Ordered {
  */
 export class Replica {
   #tree = new DataTree();
-  /** The live sessions. */
-  readonly sessions: SessionTable;
+  #sessions: SessionTable;
   /** Watch registrations of connected sessions. */
   readonly watches = new WatchTable();
   readonly #options: Required<ReplicaOptions>;
@@ -92,6 +110,13 @@ export class Replica {
   #nextSessionId: number;
   #nowTick = 0;
   #nowMs = 0;
+  #role: ReplicaRole = "standalone";
+  /** Connections waiting for their new session's createSession txn, by session id. */
+  readonly #connecting = new Map<number, number>();
+  /** Follower: sessions active since the last tick, reported to the leader. */
+  #touched = new Set<number>();
+  /** Follower: connections with a sync waiting for the leader's zxid to be applied. */
+  readonly #syncWaiting = new Set<number>();
 
   /** Makes a replica with an empty tree; see {@linkcode ReplicaOptions}. */
   constructor(options: ReplicaOptions) {
@@ -111,10 +136,15 @@ export class Replica {
       this.#options.frameBytesMax > this.#options.dataBytesMax,
       "a frame can hold a full value",
     );
-    this.sessions = new SessionTable(this.#options.tickMs);
+    this.#sessions = new SessionTable(this.#options.tickMs);
     this.#changes = new PendingChanges(this.tree);
     this.#nextSessionId = options.sessionIdBase;
     this.#lastOrderedZxid = makeZxid(this.#options.epoch, 0);
+  }
+
+  /** The live sessions. */
+  get sessions(): SessionTable {
+    return this.#sessions;
   }
 
   /** The znode tree (read it, never mutate it). */
@@ -144,6 +174,20 @@ export class Replica {
   }
 
   /**
+   * Replaces the whole state with what storage now holds, after an ensemble sync cut the log
+   * (TRUNC) or replaced it (SNAP). Only while no client is connected: the server is not serving.
+   */
+  reload(snapshot: SnapshotImage | null, records: readonly TxnRecord[]): void {
+    assert(this.#conns.size === 0, "reload() runs while no client is connected");
+    this.#tree = new DataTree();
+    this.#sessions = new SessionTable(this.#options.tickMs);
+    this.#ordered.length = 0;
+    this.#toPersist = [];
+    this.#lastOrderedZxid = 0;
+    this.restore(snapshot, records);
+  }
+
+  /**
    * A consistent image of the applied state, for a snapshot. Synchronous, so nothing can change
    * under it; cheap, since node data and ACLs are shared, not copied.
    */
@@ -167,6 +211,11 @@ export class Replica {
       dataBytesMax: o.dataBytesMax,
       pendingRequestsMax: o.pendingRequestsMax,
     };
+  }
+
+  /** The replica's current part in the ensemble. */
+  get role(): ReplicaRole {
+    return this.#role;
   }
 
   /** Number of open client connections. */
@@ -206,6 +255,21 @@ export class Replica {
       case "hostReply":
         this.#onHostReply(event);
         break;
+      case "role":
+        this.#onRole(event.role, event.epoch);
+        break;
+      case "commit":
+        this.#onCommit(event.records);
+        break;
+      case "forwarded":
+        this.#onForwarded(event.from, event.forward);
+        break;
+      case "reply":
+        this.#onReply(event.reply);
+        break;
+      case "touch":
+        for (const id of event.sessionIds) this.sessions.touch(id, this.#nowTick);
+        break;
     }
     if (this.#toPersist.length > 0) {
       this.#out.push({ type: "persist", records: this.#toPersist });
@@ -229,6 +293,14 @@ export class Replica {
     };
     this.#conns.set(conn.id, conn);
     const request = event.request;
+    if (this.#role === "down") {
+      return this.#refuse(
+        conn,
+        "ConnectionLoss",
+        "this server is not serving clients now (its ensemble is electing a leader or syncing); " +
+          "try another server",
+      );
+    }
     if (request.lastZxid > this.#tree.lastZxid) {
       return this.#refuse(
         conn,
@@ -251,6 +323,10 @@ export class Replica {
     const sessionId = this.#nextSessionId++;
     conn.sessionId = sessionId;
     const password = entropy.slice(0, limits.sessionPasswordBytes);
+    this.#connecting.set(sessionId, conn.id);
+    if (this.#isLearner()) {
+      return this.#forward({ op: "createSession", sessionId, timeoutMs, password });
+    }
     this.#order(
       { type: "createSession", sessionId, timeoutMs, password },
       sessionId,
@@ -278,7 +354,7 @@ export class Replica {
     const previous = this.#connOfSession.get(session.id);
     if (previous !== undefined) this.#closeConn(previous, "session moved to a newer connection");
     conn.sessionId = session.id;
-    this.sessions.touch(session.id, this.#nowTick);
+    this.#touch(session.id);
     this.#goLive(conn);
   }
 
@@ -321,6 +397,8 @@ export class Replica {
     const conn = this.#conns.get(connId);
     if (!conn) return;
     this.#conns.delete(connId);
+    this.#syncWaiting.delete(connId);
+    if (this.#connecting.get(conn.sessionId) === connId) this.#connecting.delete(conn.sessionId);
     if (this.#connOfSession.get(conn.sessionId) === connId) {
       this.#connOfSession.delete(conn.sessionId);
       this.watches.removeWatcher(conn.sessionId);
@@ -329,6 +407,13 @@ export class Replica {
 
   #onTick(): void {
     this.#nowTick++;
+    if (this.#isLearner()) {
+      // Sessions expire only on the leader; it hears from us which ones are alive here.
+      if (this.#touched.size > 0) this.#out.push({ type: "touch", sessionIds: [...this.#touched] });
+      this.#touched = new Set();
+      return;
+    }
+    if (this.#role === "down") return;
     for (const sessionId of this.sessions.expiredAt(this.#nowTick)) {
       this.#log("info", "session expired", { sessionId });
       this.#closeSession(sessionId, null, null);
@@ -363,13 +448,39 @@ export class Replica {
       const message = `session 0x${conn.sessionId.toString(16)} is closing or expired`;
       this.#answerNow(conn, event.request.xid, { err: "SessionExpired", message });
     } else {
-      this.sessions.touch(session.id, this.#nowTick);
+      this.#touch(session.id);
       this.#dispatch(conn, event.request);
     }
     this.#drain(conn);
   }
 
+  #touch(sessionId: number): void {
+    this.sessions.touch(sessionId, this.#nowTick);
+    if (this.#isLearner()) this.#touched.add(sessionId);
+  }
+
+  #isLearner(): boolean {
+    return this.#role === "follower" || this.#role === "observer";
+  }
+
   #dispatch(conn: Conn, request: ClientRequest): void {
+    if (this.#isLearner()) {
+      // Writes, closes and syncs go to the leader; the answer comes with its commit.
+      switch (request.op) {
+        case "sync":
+          conn.queue.push({ kind: "sync", xid: request.xid, path: request.path, upTo: null });
+          return this.#forwardRequest(conn, request);
+        case "close":
+        case "setACL":
+        case "multi":
+        case "create":
+        case "delete":
+        case "setData":
+        case "check":
+          this.#enqueueWrite(conn, request, 0);
+          return this.#forwardRequest(conn, request);
+      }
+    }
     switch (request.op) {
       case "exists":
       case "getData":
@@ -398,52 +509,60 @@ export class Replica {
           conn.id,
           this.#enqueueWrite(conn, request, this.#lastOrderedZxid + 1),
         );
-      case "setACL": {
-        const ctx = this.#prepareContext(conn);
-        const prepared = prepareSetAcl(
-          request.path,
-          request.acl,
-          request.version,
-          this.#changes,
-          ctx,
-        );
-        if (!prepared.ok) return this.#answerNow(conn, request.xid, prepared);
-        return this.#orderWrite(conn, request, prepared.txn);
-      }
-      case "multi": {
-        const prepared = prepareMulti(request.ops, this.#changes, this.#prepareContext(conn));
-        if (!prepared.ok) {
-          const failed = prepared.results[prepared.failedIndex] as Extract<
-            MultiResult,
-            { op: "error" }
-          >;
-          return this.#answerNow(conn, request.xid, {
-            err: failed.err,
-            message: `multi op ${prepared.failedIndex} failed: ${failed.message}`,
-            results: prepared.results,
-          });
-        }
-        return this.#orderWrite(conn, request, prepared.txn);
-      }
+      case "setACL":
+      case "multi":
       case "create":
       case "delete":
       case "setData":
       case "check": {
-        const prepared = prepareOp(request, this.#changes, this.#prepareContext(conn));
-        if (!prepared.ok) return this.#answerNow(conn, request.xid, prepared);
+        const prepared = this.#prepareWrite(request, conn.sessionId, conn.authIds);
+        if (!prepared.ok) return this.#answerNow(conn, request.xid, prepared.body);
         return this.#orderWrite(conn, request, prepared.txn);
       }
     }
   }
 
-  #prepareContext(conn: Conn) {
-    return {
+  /** Turns a write into its txn against the tree plus every ordered change, or an error. */
+  #prepareWrite(
+    request: WriteRequest,
+    sessionId: number,
+    authIds: AuthId[],
+  ): { ok: true; txn: Txn } | { ok: false; body: AnswerBody } {
+    const ctx = {
       zxid: this.#lastOrderedZxid + 1,
       timeMs: this.#nowMs,
-      sessionId: conn.sessionId,
-      authIds: conn.authIds,
+      sessionId,
+      authIds,
       dataBytesMax: this.#options.dataBytesMax,
     };
+    if (request.op === "setACL") {
+      const prepared = prepareSetAcl(
+        request.path,
+        request.acl,
+        request.version,
+        this.#changes,
+        ctx,
+      );
+      return prepared.ok ? prepared : { ok: false, body: prepared };
+    }
+    if (request.op === "multi") {
+      const prepared = prepareMulti(request.ops, this.#changes, ctx);
+      if (prepared.ok) return prepared;
+      const failed = prepared.results[prepared.failedIndex] as Extract<
+        MultiResult,
+        { op: "error" }
+      >;
+      return {
+        ok: false,
+        body: {
+          err: failed.err,
+          message: `multi op ${prepared.failedIndex} failed: ${failed.message}`,
+          results: prepared.results,
+        },
+      };
+    }
+    const prepared = prepareOp(request, this.#changes, ctx);
+    return prepared.ok ? prepared : { ok: false, body: prepared };
   }
 
   #addAuth(conn: Conn, request: Extract<ClientRequest, { op: "addAuth" }>): void {
@@ -470,19 +589,8 @@ export class Replica {
     this.#answerNow(conn, request.xid, {});
   }
 
-  #answerNow(
-    conn: Conn,
-    xid: number,
-    body: Record<string, unknown> | OpError & { results?: MultiResult[] },
-  ): void {
-    const message = {
-      t: "res",
-      xid,
-      zxid: 0,
-      ...("err" in body ? { err: body.err, message: body.message } : body),
-    };
-    if ("results" in body && body.results) Object.assign(message, { results: body.results });
-    conn.queue.push({ kind: "done", xid, message: message as ServerMessage });
+  #answerNow(conn: Conn, xid: number, body: AnswerBody): void {
+    conn.queue.push({ kind: "done", xid, message: answerMessage(xid, body) });
   }
 
   #enqueueWrite(conn: Conn, request: ClientRequest, zxid: number): Item {
@@ -589,8 +697,12 @@ export class Replica {
   #applySessionEffects(txn: Txn, conn: Conn | undefined): void {
     if (txn.type === "createSession") {
       this.sessions.add(txn.sessionId, txn.timeoutMs, txn.password, this.#nowTick);
-      if (conn && conn.state === "connecting" && conn.sessionId === txn.sessionId) {
-        this.#goLive(conn);
+      const connId = this.#connecting.get(txn.sessionId);
+      const waiting = connId === undefined ? undefined : this.#conns.get(connId);
+      if (waiting && waiting.state === "connecting" && waiting.sessionId === txn.sessionId) {
+        this.#connecting.delete(txn.sessionId);
+        if (this.#isLearner()) this.#touched.add(txn.sessionId);
+        this.#goLive(waiting);
       }
     } else if (txn.type === "closeSession") {
       this.sessions.remove(txn.sessionId);
@@ -637,6 +749,17 @@ export class Replica {
     while (conn.queue.length > 0 && this.#conns.has(conn.id)) {
       const head = conn.queue[0];
       if (head.kind === "write") return;
+      if (head.kind === "sync") {
+        if (head.upTo === null || this.#tree.lastZxid < head.upTo) return;
+        conn.queue.shift();
+        this.#send(conn.id, {
+          t: "res",
+          xid: head.xid,
+          zxid: this.#tree.lastZxid,
+          path: head.path,
+        });
+        continue;
+      }
       if (head.kind === "host") {
         if (!head.asked && !this.#askHost(conn, head)) continue;
         return;
@@ -659,6 +782,189 @@ export class Replica {
       this.#drain(conn);
       if (conn.queue[0] === head) return;
     }
+  }
+
+  // ---- ensemble ---------------------------------------------------------------------------
+
+  /**
+   * A new role. Leaving a role ends every client connection (clients reconnect, to this server
+   * once it serves again or to another) and forgets ordered txns that never committed: the new
+   * leader's history decides their fate. A new leader orders in its new epoch, and gives every
+   * session a full timeout from now, as after a restart (its table was only a replica until now).
+   */
+  #onRole(role: ReplicaRole, epoch: number): void {
+    const previous = this.#role;
+    this.#role = role;
+    if (previous !== role) {
+      for (const connId of [...this.#conns.keys()]) {
+        this.#closeConn(connId, `this server is now ${role}`);
+      }
+      for (const entry of this.#ordered.splice(0)) {
+        const txn = entry.record.txn;
+        if (txn.type === "closeSession") this.sessions.unmarkClosing(txn.sessionId, this.#nowTick);
+      }
+      this.#changes = new PendingChanges(this.#tree);
+      this.#touched = new Set();
+      this.#log("info", "replica role", { from: previous, to: role, epoch });
+    }
+    this.#lastOrderedZxid = this.#tree.lastZxid;
+    if (role === "leader") {
+      this.#lastOrderedZxid = makeZxid(epoch, 0);
+      assert(this.#lastOrderedZxid > this.#tree.lastZxid, "a new epoch orders above its history");
+      for (const session of this.sessions.all()) {
+        if (!session.closing) this.sessions.touch(session.id, this.#nowTick);
+      }
+    }
+  }
+
+  /** Applies committed records in order: ours (leader) with their origin, others' as they come. */
+  #onCommit(records: readonly TxnRecord[]): void {
+    for (const record of records) {
+      assert(record.zxid > this.#tree.lastZxid, `commit ${record.zxid} follows what is applied`);
+      const head = this.#ordered[0];
+      if (head && head.record.zxid === record.zxid) {
+        this.#ordered.shift();
+        this.#apply(head);
+        continue;
+      }
+      assert(!head || head.record.zxid > record.zxid, "commits follow the order we proposed in");
+      this.#applyRemote(record);
+    }
+    for (const connId of this.#syncWaiting) {
+      const conn = this.#conns.get(connId);
+      if (conn) this.#drain(conn);
+      if (!conn || !conn.queue.some((item) => item.kind === "sync")) {
+        this.#syncWaiting.delete(connId);
+      }
+    }
+  }
+
+  /** Applies a txn another server ordered; answers it if it is one of our forwarded writes. */
+  #applyRemote(record: TxnRecord): void {
+    const connId = this.#connOfSession.get(record.sessionId);
+    const conn = connId === undefined ? undefined : this.#conns.get(connId);
+    const item = conn?.queue.find((i) => i.kind === "write" && i.zxid === record.zxid) ?? null;
+    this.#apply({ record, connId: item && conn ? conn.id : null, item });
+  }
+
+  #forward(forward: ForwardedRequest): void {
+    this.#out.push({ type: "forward", forward });
+  }
+
+  #forwardRequest(conn: Conn, request: ClientRequest): void {
+    this.#forward({ op: "request", sessionId: conn.sessionId, authIds: conn.authIds, request });
+  }
+
+  /** Leader: orders a follower's request, or answers why not. */
+  #onForwarded(from: number, forward: ForwardedRequest): void {
+    const reply = (r: ForwardReply): void => {
+      this.#out.push({ type: "reply", to: from, reply: r });
+    };
+    if (forward.op === "createSession") {
+      const { sessionId, timeoutMs, password } = forward;
+      if (this.#role !== "leader" || this.sessions.get(sessionId)) {
+        const message = this.#role !== "leader"
+          ? "the leader is not serving; try again"
+          : `session id 0x${sessionId.toString(16)} is taken`;
+        return reply({
+          kind: "answer",
+          sessionId,
+          xid: 0,
+          message: { t: "refused", err: "ConnectionLoss", message },
+        });
+      }
+      return this.#order(
+        { type: "createSession", sessionId, timeoutMs, password },
+        sessionId,
+        null,
+        null,
+      );
+    }
+    const { sessionId, authIds, request } = forward;
+    const answer = (body: AnswerBody) =>
+      reply({
+        kind: "answer",
+        sessionId,
+        xid: request.xid,
+        message: answerMessage(request.xid, body),
+      });
+    if (this.#role !== "leader") {
+      return answer({ err: "ConnectionLoss", message: "the leader is not serving; try again" });
+    }
+    const session = this.sessions.get(sessionId);
+    if (!session || session.closing) {
+      return answer({
+        err: "SessionExpired",
+        message: `session 0x${sessionId.toString(16)} is closing or expired`,
+      });
+    }
+    this.sessions.touch(sessionId, this.#nowTick);
+    switch (request.op) {
+      case "sync":
+        // The last txn actually ordered (a new epoch's base zxid is no txn: waiting for it
+        // would hang the sync until the epoch's first write; found by the ensemble-mode tests).
+        return reply({
+          kind: "sync",
+          sessionId,
+          xid: request.xid,
+          zxid: this.#ordered.at(-1)?.record.zxid ?? this.#tree.lastZxid,
+        });
+      case "close":
+        this.#closeSession(sessionId, null, null);
+        return reply({ kind: "ordered", sessionId, xid: request.xid, zxid: this.#lastOrderedZxid });
+      case "setACL":
+      case "multi":
+      case "create":
+      case "delete":
+      case "setData":
+      case "check": {
+        const prepared = this.#prepareWrite(request, sessionId, authIds);
+        if (!prepared.ok) return answer(prepared.body);
+        this.#order(prepared.txn, sessionId, null, null);
+        return reply({ kind: "ordered", sessionId, xid: request.xid, zxid: this.#lastOrderedZxid });
+      }
+      default:
+        return answer({
+          err: "BadArguments",
+          message: `${request.op} is not forwarded to a leader`,
+        });
+    }
+  }
+
+  /** Follower: the leader answered a forwarded request of one of our sessions. */
+  #onReply(reply: ForwardReply): void {
+    const connId = this.#connOfSession.get(reply.sessionId) ??
+      this.#connecting.get(reply.sessionId);
+    const conn = connId === undefined ? undefined : this.#conns.get(connId);
+    if (!conn) return;
+    if (conn.state === "connecting") {
+      if (reply.kind === "answer") {
+        this.#send(conn.id, reply.message);
+        this.#closeConn(conn.id, "the leader refused the new session");
+      }
+      return;
+    }
+    // Replies come in the order the requests were forwarded: the first unresolved one is it.
+    const index = conn.queue.findIndex((i) =>
+      (i.kind === "write" && i.zxid === 0) || (i.kind === "sync" && i.upTo === null)
+    );
+    const item = conn.queue[index];
+    if (!item || (item.kind !== "write" && item.kind !== "sync") || item.xid !== reply.xid) {
+      return this.#log("warn", "a reply from the leader matches no forwarded request", {
+        sessionId: reply.sessionId,
+        xid: reply.xid,
+      });
+    }
+    if (reply.kind === "answer") {
+      conn.queue[index] = { kind: "done", xid: item.xid, message: reply.message };
+    } else if (reply.kind === "ordered" && item.kind === "write") {
+      assert(reply.zxid > this.#tree.lastZxid, "the leader names a txn before committing it");
+      item.zxid = reply.zxid;
+    } else if (reply.kind === "sync" && item.kind === "sync") {
+      item.upTo = reply.zxid;
+      this.#syncWaiting.add(conn.id);
+    }
+    this.#drain(conn);
   }
 
   // ---- host calls ---------------------------------------------------------------------------
@@ -801,6 +1107,18 @@ export class Replica {
   ): void {
     this.#out.push({ type: "log", level, message, fields });
   }
+}
+
+/** The response for `xid` carrying `body` (its zxid is filled in when it is sent). */
+function answerMessage(xid: number, body: AnswerBody): ServerMessage {
+  const message = {
+    t: "res",
+    xid,
+    zxid: 0,
+    ...("err" in body ? { err: body.err, message: body.message } : body),
+  };
+  if ("results" in body && body.results) Object.assign(message, { results: body.results });
+  return message as ServerMessage;
 }
 
 function toMultiResult(result: TxnResult): MultiResult {
