@@ -5,6 +5,10 @@
  * Durability rule: a record is reported durable only after the bytes holding it were written and
  * `fdatasync`ed. While one sync runs, newly appended records wait; the next write + sync covers
  * all of them (group commit), so throughput grows with load.
+ *
+ * Ensemble sync ({@linkcode FileStore.truncateAfter}, {@linkcode FileStore.installSnapshot}) changes
+ * the disk in steps ordered so that a crash between any two of them leaves a state recovery
+ * accepts (docs/STORAGE.md, "Truncation and snapshot install").
  * @module
  */
 import { closeSync, fsyncSync, openSync } from "node:fs";
@@ -49,6 +53,12 @@ export interface FileStoreOptions {
   snapRetainCount?: number;
   /** Called with what the store did that an operator should know. */
   log?: (level: "info" | "warn", message: string, fields?: Record<string, unknown>) => void;
+  /**
+   * For crash tests: called (and awaited) before each step that changes the disk during
+   * {@linkcode FileStore.truncateAfter} and {@linkcode FileStore.installSnapshot}, with what the
+   * step is about to do. Whatever is on the disk when it is called is a state a crash may leave.
+   */
+  beforeDiskStep?: (step: string) => void | Promise<void>;
 }
 
 /** Counters for benchmarks and the admin view. */
@@ -124,7 +134,14 @@ export class FileStore implements DurableStore {
   readonly #batchBytesMax: number;
   readonly #snapRetainCount: number;
   readonly #log: NonNullable<FileStoreOptions["log"]>;
+  readonly #beforeDiskStep: NonNullable<FileStoreOptions["beforeDiskStep"]>;
   #pending: Pending[] = [];
+  /** Appended while a truncation, install or reload runs: written once it is done. */
+  #held: Pending[] = [];
+  /** How many truncations, installs or reloads are queued or running. */
+  #holding = 0;
+  /** Zxid of the newest valid snapshot (the one recovery would load); 0 when there is none. */
+  #snapshotZxid = 0;
   #flushing: Promise<void> | null = null;
   #handle: fs.FileHandle | null = null;
   #fileName = "";
@@ -143,6 +160,7 @@ export class FileStore implements DurableStore {
     this.#batchBytesMax = options.batchBytesMax ?? batchBytesMaxDefault;
     this.#snapRetainCount = Math.max(1, options.snapRetainCount ?? 3);
     this.#log = options.log ?? (() => {});
+    this.#beforeDiskStep = options.beforeDiskStep ?? (() => {});
     assert(
       this.#batchBytesMax > 0 && this.#logFileBytesMax > fileHeaderBytes,
       "store limits are positive",
@@ -179,9 +197,15 @@ export class FileStore implements DurableStore {
   append(records: readonly TxnRecord[]): void {
     assert(this.#recovered, "recover() runs before the first append");
     assert(!this.#closed, "no append after close");
+    // While the log is being truncated, replaced or reread, new records wait for it to finish.
+    const queue = this.#holding > 0 ? this.#held : this.#pending;
     for (const record of records) {
-      this.#pending.push({ zxid: record.zxid, frame: encodeRecord(recordToBody(record)) });
+      queue.push({ zxid: record.zxid, frame: encodeRecord(recordToBody(record)) });
     }
+    this.#startFlush();
+  }
+
+  #startFlush(): void {
     if (this.#flushing === null && this.#pending.length > 0) this.#flushing = this.#flushLoop();
   }
 
@@ -315,6 +339,26 @@ export class FileStore implements DurableStore {
   }
 
   async #saveSnapshot(image: SnapshotImage): Promise<SnapshotInfo> {
+    const { name, path, tmp, bytes } = await this.#writeSnapshotTmp(image);
+    await fs.rename(tmp, path);
+    syncDir(this.dataDir);
+    this.#snapshotZxid = Math.max(this.#snapshotZxid, image.zxid);
+    await this.#purge();
+    const info = {
+      zxid: image.zxid,
+      name,
+      bytes,
+      nodeCount: image.nodes.length,
+      sessionCount: image.sessions.length,
+    };
+    this.#log("info", "snapshot saved", { ...info });
+    return info;
+  }
+
+  /** Writes `image` to `snapshot.<zxid>.tmp` and syncs it; the caller renames it into place. */
+  async #writeSnapshotTmp(
+    image: SnapshotImage,
+  ): Promise<{ name: string; path: string; tmp: string; bytes: number }> {
     const name = storageFileName("snapshot", image.zxid);
     const path = join(this.dataDir, name);
     const tmp = `${path}.tmp`;
@@ -348,18 +392,7 @@ export class FileStore implements DurableStore {
       throw error;
     }
     await handle.close();
-    await fs.rename(tmp, path);
-    syncDir(this.dataDir);
-    await this.#purge();
-    const info = {
-      zxid: image.zxid,
-      name,
-      bytes: offset,
-      nodeCount: image.nodes.length,
-      sessionCount: image.sessions.length,
-    };
-    this.#log("info", "snapshot saved", { ...info });
-    return info;
+    return { name, path, tmp, bytes: offset };
   }
 
   writeEpochs(epochs: Epochs): Promise<void> {
@@ -396,10 +429,231 @@ export class FileStore implements DurableStore {
     if (this.dataLogDir !== this.dataDir) syncDir(this.dataLogDir);
   }
 
+  // ---- ensemble sync: truncation and snapshot install ----------------------------------------
+  //
+  // Crash safety rests on three rules (docs/STORAGE.md, "Truncation and snapshot install"):
+  // 1. Every step is atomic on its own: one unlink, one ftruncate, or one rename of a fully
+  //    written and synced file; each is made durable (file and directory synced) before the next.
+  // 2. Records at or below the cut are never at risk: a file holding some of them is cut by
+  //    ftruncate at a batch boundary (its last kept batch keeps its own commit marker), or, when
+  //    the cut falls inside a batch, replaced as a whole by a copy of its kept prefix plus a fresh
+  //    marker closing it; so the log always ends with a complete batch, as log_scan.ts demands.
+  // 3. Log files after the cut go newest first, so the files left always hold a prefix of the
+  //    log: never a gap, which recovery would refuse. A snapshot install first removes what
+  //    recovery could replay on top of the new image (newer snapshots, records after it), then
+  //    renames the image into place (the one step that switches to the new state), and only then
+  //    removes the now unreachable old logs and snapshots, in any order.
+
+  /**
+   * Removes every logged record after `zxid` (ZAB's TRUNC), and every snapshot file after it.
+   * Waits for the appends made before the call (they are made durable, then cut like the others);
+   * appends made during it are held and written after it. Rejects, changing nothing, when `zxid`
+   * is below the newest valid snapshot. The next append starts a new log file if any was cut.
+   */
+  truncateAfter(zxid: number): Promise<void> {
+    return this.#exclusive("truncateAfter()", async () => {
+      if (zxid < this.#snapshotZxid) {
+        throw new Error(
+          `cannot truncate the log after zxid 0x${zxid.toString(16)}: the newest snapshot ` +
+            `already holds the state at 0x${this.#snapshotZxid.toString(16)}`,
+        );
+      }
+      await this.#removeSnapshotsAfter(zxid);
+      const lastKept = await this.#cutLogAfter(zxid);
+      this.#durableZxid = Math.max(lastKept, this.#snapshotZxid);
+    });
+  }
+
+  /**
+   * Replaces the state with `image` (ZAB's SNAP sync): afterwards recovery finds `image` and no
+   * log. Appends are handled as by {@linkcode FileStore.truncateAfter}.
+   */
+  installSnapshot(image: SnapshotImage): Promise<void> {
+    return this.#exclusive("installSnapshot()", async () => {
+      // Written aside first: a failure here (a full disk) leaves everything as it was.
+      const { name, path, tmp } = await this.#writeSnapshotTmp(image);
+      try {
+        // Newer snapshots would win over the image, and records after it would be replayed on
+        // top of it: both go before the image becomes visible. Until then the old state holds.
+        await this.#removeSnapshotsAfter(image.zxid);
+        await this.#cutLogAfter(image.zxid);
+        await this.#beforeDiskStep(`rename ${name}.tmp to ${name}`);
+        await fs.rename(tmp, path);
+        syncDir(this.dataDir);
+      } catch (error) {
+        await fs.rm(tmp, { force: true });
+        throw error;
+      }
+      this.#snapshotZxid = image.zxid;
+      this.#durableZxid = image.zxid;
+      // From here on recovery loads the image and skips every logged record (all at or below
+      // it), so the old files may go in any order.
+      await this.#closeLog();
+      for (const log of await listFiles(this.dataLogDir, "log")) {
+        await this.#beforeDiskStep(`remove ${log.name}`);
+        await fs.rm(join(this.dataLogDir, log.name), { force: true });
+      }
+      for (const snapshot of await listFiles(this.dataDir, "snapshot")) {
+        if (snapshot.name === name) continue;
+        await this.#beforeDiskStep(`remove ${snapshot.name}`);
+        await fs.rm(join(this.dataDir, snapshot.name), { force: true });
+      }
+      syncDir(this.dataDir);
+      if (this.dataLogDir !== this.dataDir) syncDir(this.dataLogDir);
+      this.#log("info", "installed a snapshot received from the leader", {
+        file: name,
+        zxid: image.zxid,
+        nodeCount: image.nodes.length,
+        sessionCount: image.sessions.length,
+      });
+    });
+  }
+
+  /**
+   * Runs `work` with the log to itself: appends made from now on are held; those made before
+   * are written (or fail) first, and metadata writes queued before it finish first.
+   */
+  #exclusive<T>(what: string, work: () => Promise<T>): Promise<T> {
+    assert(this.#recovered, `recover() runs before ${what}`);
+    assert(!this.#closed, `no ${what} after close`);
+    this.#holding++;
+    return this.#serially(async () => {
+      try {
+        while (this.#flushing !== null) await this.#flushing;
+        return await work();
+      } finally {
+        // Released inside the serial chain, so close() sees the flush it starts.
+        if (--this.#holding === 0) {
+          this.#pending.push(...this.#held);
+          this.#held = [];
+          this.#startFlush();
+        }
+      }
+    });
+  }
+
+  /** Closes the log file being appended to; the next batch starts a new one. */
+  async #closeLog(): Promise<void> {
+    const handle = this.#handle;
+    this.#handle = null;
+    this.#fileName = "";
+    this.#offset = 0;
+    await handle?.close();
+  }
+
+  /** Removes the snapshot files after `zxid`, newest first. */
+  async #removeSnapshotsAfter(zxid: number): Promise<void> {
+    const later = (await listFiles(this.dataDir, "snapshot")).filter((f) => f.zxid > zxid);
+    for (const file of later.reverse()) {
+      await this.#beforeDiskStep(`remove ${file.name}`);
+      await fs.rm(join(this.dataDir, file.name), { force: true });
+      syncDir(this.dataDir);
+      this.#log("info", "removed a snapshot after the truncation point", { file: file.name });
+    }
+  }
+
+  /**
+   * Durably removes every logged record after `zxid`; returns the zxid of the last record left
+   * (0 when none is). Each step leaves a log that recovery accepts (see the rules above).
+   */
+  async #cutLogAfter(zxid: number): Promise<number> {
+    const logs = await listFiles(this.dataLogDir, "log");
+    // A file is named after its first record: those named after `zxid` hold nothing to keep.
+    for (const file of logs.filter((f) => f.zxid > zxid).reverse()) {
+      await this.#beforeDiskStep(`remove ${file.name}`);
+      await this.#closeLog();
+      await fs.rm(join(this.dataLogDir, file.name), { force: true });
+      syncDir(this.dataLogDir);
+      this.#log("info", "removed a txn log after the truncation point", { file: file.name });
+    }
+    // The newest file left is the only one that can hold records after `zxid` (each earlier file
+    // ends before the next one's first record), unless it holds none at or below it.
+    const earlier = logs.filter((f) => f.zxid <= zxid);
+    for (let i = earlier.length - 1; i >= 0; i--) {
+      const name = earlier[i].name;
+      const path = join(this.dataLogDir, name);
+      const bytes = new Uint8Array(await fs.readFile(path));
+      // After the removals above this is the last file, and recovery reads it as one.
+      const scan = scanLog(bytes, true);
+      if (scan.status.kind === "corrupt") {
+        throw new CorruptionError(
+          `${path} offset ${scan.status.offset}: ${scan.status.reason}; the log is corrupt`,
+        );
+      }
+      const first = scan.records.findIndex((r) => r.record.zxid > zxid);
+      if (first === -1) {
+        if (scan.status.kind === "tornTail") {
+          // Left by a failed write that could not be cut back; the next append goes to a new
+          // file, after which this one is no longer the last and must end with a whole batch.
+          await this.#beforeDiskStep(`truncate ${name} at offset ${scan.status.offset}`);
+          await this.#closeLog();
+          await truncateFile(path, scan.status.offset);
+        }
+        const last = scan.records.at(-1)?.record.zxid;
+        if (last !== undefined) return last;
+        continue; // A file holding only a header: what is kept lies in an earlier file.
+      }
+      await this.#closeLog();
+      if (first === 0) {
+        await this.#beforeDiskStep(`remove ${name}`);
+        await fs.rm(path, { force: true });
+        syncDir(this.dataLogDir);
+        this.#log("info", "removed a txn log after the truncation point", { file: name });
+        continue;
+      }
+      const kept = scan.records[first - 1];
+      const cutAt = scan.records[first].offset;
+      const keptEnd = readRecord(bytes, kept.offset);
+      assert(keptEnd.kind === "record", "a scanned record reads back");
+      if (keptEnd.next < cutAt) {
+        // The last kept record ends its batch: its commit marker lies before `cutAt`.
+        await this.#beforeDiskStep(`truncate ${name} at offset ${cutAt}`);
+        await truncateFile(path, cutAt);
+      } else {
+        // The cut falls inside a batch, whose marker names a record being removed. Cutting and
+        // then appending a new marker would leave, after a crash in between, a kept batch
+        // without its marker, a torn tail recovery would drop with acknowledged records in it.
+        // A copy of the kept prefix with a marker closing it replaces the file in one rename.
+        const rewritten = concatBytes([
+          bytes.subarray(0, cutAt),
+          encodeRecord(commitMarkerBody(kept.record.zxid)),
+        ]);
+        await this.#beforeDiskStep(`replace ${name} by its prefix up to offset ${cutAt}`);
+        await writeFileDurably(path, rewritten);
+      }
+      this.#log("info", "truncated a txn log", {
+        file: name,
+        offset: cutAt,
+        lastZxid: kept.record.zxid,
+      });
+      return kept.record.zxid;
+    }
+    return 0;
+  }
+
   // ---- recovery ------------------------------------------------------------------------------
 
   async recover(): Promise<Recovered> {
     assert(!this.#recovered, "recover() runs once");
+    const recovered = await this.#load();
+    this.#recovered = true;
+    return recovered;
+  }
+
+  /**
+   * Reads the state back from the disk as {@linkcode FileStore.recover} does (repairing a torn
+   * tail the same way), after waiting for the appends made before the call; appends made during
+   * it are held until it is done. The next append starts a new log file.
+   */
+  reload(): Promise<Recovered> {
+    return this.#exclusive("reload()", async () => {
+      await this.#closeLog();
+      return await this.#load();
+    });
+  }
+
+  /** Loads the epochs, the newest valid snapshot and the log after it; sets `durableZxid`. */
+  async #load(): Promise<Recovered> {
     const notes: string[] = [];
     const epochs = await readEpochs(this.dataDir);
     const snapshot = await this.#newestSnapshot(notes);
@@ -414,7 +668,7 @@ export class FileStore implements DurableStore {
       }
     }
     this.#durableZxid = records.at(-1)?.zxid ?? start;
-    this.#recovered = true;
+    this.#snapshotZxid = start;
     for (const note of notes) this.#log("warn", note);
     return { snapshot, records, epochs, notes };
   }
@@ -483,11 +737,15 @@ export class FileStore implements DurableStore {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    // Queued appends are written and synced first (their durable reports still fire).
-    await this.#flushing;
-    await this.#metadataChain;
-    await this.#handle?.close();
-    this.#handle = null;
+    // Queued appends are written and synced first (their durable reports still fire), and so are
+    // those held by a truncation or install, which releases them at its end.
+    let chain: Promise<void>;
+    do {
+      chain = this.#metadataChain;
+      await chain;
+      while (this.#flushing !== null) await this.#flushing;
+    } while (chain !== this.#metadataChain);
+    await this.#closeLog();
   }
 }
 

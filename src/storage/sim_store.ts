@@ -9,6 +9,10 @@
  * but not synced are lost, or a prefix of them reached the platter and the last of those may be
  * torn (recovery drops it, as the file store truncates a torn tail). A durable record is never
  * lost and records are never reordered.
+ *
+ * Ensemble sync ({@linkcode SimStore.truncateAfter}, {@linkcode SimStore.installSnapshot}) changes
+ * the disk in the steps the file store takes, each atomic; {@linkcode SimStore.beforeDiskStep}
+ * lets the owner cut the power between any two of them.
  * @module
  */
 import { assert } from "../assert.ts";
@@ -108,6 +112,10 @@ export class SimStore implements DurableStore {
   #unsynced: TxnRecord[] = [];
   #durableZxid = 0;
   #failure: Error | null = null;
+  /** Appended while a truncation, install or reload is queued: unsynced once it is done. */
+  #held: TxnRecord[] = [];
+  #holding = 0;
+  #beforeDiskStep: ((step: string) => void) | null = null;
   #onDurable: (zxid: number) => void = () => {};
   #onFailure: (zxid: number, error: Error) => void = () => {};
 
@@ -160,6 +168,13 @@ export class SimStore implements DurableStore {
     this.#assertUsable();
     assert(this.#state === "recovered", "recover() runs before the first append");
     for (const record of records) {
+      if (this.#holding > 0) {
+        // After a truncation or install: they follow whatever it leaves, checked by recovery.
+        const last = this.#held.at(-1)?.zxid ?? 0;
+        assert(record.zxid > last, `zxid ${record.zxid} follows ${last}`);
+        this.#held.push(structuredClone(record));
+        continue;
+      }
       const last = this.#unsynced.at(-1)?.zxid ?? this.#durableZxid;
       assert(record.zxid > last, `zxid ${record.zxid} follows ${last}`);
       this.#unsynced.push(structuredClone(record));
@@ -253,16 +268,19 @@ export class SimStore implements DurableStore {
   crash(rng: () => number): CrashReport {
     this.#assertUsable();
     const unsynced = this.#unsynced;
+    // Held back by a truncation or install, they were never written: all lost.
+    const held = this.#held.length;
     this.#unsynced = [];
+    this.#held = [];
     this.#state = "crashed";
     this.#disk.owner = null;
-    if (unsynced.length === 0) return { lost: 0, kept: 0, torn: false };
+    if (unsynced.length === 0) return { lost: held, kept: 0, torn: false };
     const kept = Math.min(unsynced.length, Math.floor(rng() * (unsynced.length + 1)));
     const torn = kept > 0 && rng() < 0.5;
     for (let i = 0; i < kept; i++) {
       this.#disk.log.push({ record: unsynced[i], torn: torn && i === kept - 1 });
     }
-    return { lost: unsynced.length - kept, kept, torn };
+    return { lost: unsynced.length - kept + held, kept, torn };
   }
 
   /**
@@ -289,6 +307,22 @@ export class SimStore implements DurableStore {
   recover(): Promise<Recovered> {
     this.#assertUsable();
     assert(this.#state === "open", "recover() runs once");
+    const recovered = this.#load();
+    this.#state = "recovered";
+    return Promise.resolve(recovered);
+  }
+
+  /**
+   * Reads the state back from the disk as {@linkcode SimStore.recover} does, one microtask from
+   * now (after snapshot writes already under way). Unsynced records are synced first (the file
+   * store waits for them); records appended meanwhile wait until it is done.
+   */
+  reload(): Promise<Recovered> {
+    return this.#exclusive("reload()", () => this.#load());
+  }
+
+  /** The newest snapshot and the records after it; drops a torn last record from the disk. */
+  #load(): Recovered {
     const notes: string[] = [];
     const disk = this.#disk;
     const last = disk.log.at(-1);
@@ -317,13 +351,12 @@ export class SimStore implements DurableStore {
       previous = entry.record.zxid;
     }
     this.#durableZxid = previous;
-    this.#state = "recovered";
-    return Promise.resolve({
+    return {
       snapshot: newest === null ? null : structuredClone(newest.image),
       records,
       epochs: { ...disk.epochs },
       notes,
-    });
+    };
   }
 
   // ---- snapshots and epochs ------------------------------------------------------------------
@@ -377,6 +410,123 @@ export class SimStore implements DurableStore {
         throw new Error("the store crashed before the write was durable");
       }
       return commit();
+    });
+  }
+
+  // ---- ensemble sync: truncation and snapshot install ----------------------------------------
+
+  /**
+   * Registers a callback called before each atomic step by which {@linkcode SimStore.truncateAfter}
+   * and {@linkcode SimStore.installSnapshot} change the disk, with the step's name. It may call
+   * {@linkcode SimStore.crash}: the power is then cut before the step lands, and the operation
+   * rejects. `null` removes it.
+   *
+   * @example
+   * ```ts
+   * import { SimStore } from "./sim_store.ts";
+   * const store = new SimStore();
+   * await store.recover();
+   * store.beforeDiskStep((step) => console.log(step)); // "cut the log after 0x0"
+   * await store.truncateAfter(0);
+   * ```
+   */
+  beforeDiskStep(callback: ((step: string) => void) | null): void {
+    this.#beforeDiskStep = callback;
+  }
+
+  /**
+   * Removes every logged record after `zxid`, one microtask from now. Unsynced records are
+   * synced first (as the file store waits for its writes), then cut like the others; records
+   * appended meanwhile wait until it is done. Rejects, changing nothing, when `zxid` is below the
+   * newest snapshot. One step: `cut the log after <zxid>`.
+   */
+  truncateAfter(zxid: number): Promise<void> {
+    return this.#exclusive("truncateAfter()", () => {
+      const disk = this.#disk;
+      const snapshotZxid = disk.snapshots.at(-1)?.info.zxid ?? 0;
+      if (zxid < snapshotZxid) {
+        throw new Error(
+          `cannot truncate the log after zxid 0x${zxid.toString(16)}: the newest snapshot ` +
+            `already holds the state at 0x${snapshotZxid.toString(16)}`,
+        );
+      }
+      this.#step(`cut the log after 0x${zxid.toString(16)}`, () => {
+        disk.log = disk.log.filter((e) => e.record.zxid <= zxid);
+      });
+      this.#durableZxid = Math.max(disk.log.at(-1)?.record.zxid ?? 0, snapshotZxid);
+    });
+  }
+
+  /**
+   * Replaces the state with `image`, one microtask from now; appends are handled as by
+   * {@linkcode SimStore.truncateAfter}. The steps, as the file store takes them: remove the
+   * snapshots after the image, cut the log after it (until here recovery finds the old state,
+   * less records after the image), write the image (from here on it finds the new state), remove
+   * the old log and snapshots.
+   */
+  installSnapshot(image: SnapshotImage): Promise<void> {
+    const copy = structuredClone(image);
+    const info: SnapshotInfo = {
+      zxid: image.zxid,
+      name: snapshotName(image.zxid),
+      bytes: imageBytes(image),
+      nodeCount: image.nodes.length,
+      sessionCount: image.sessions.length,
+    };
+    const zxid = image.zxid;
+    const at = `0x${zxid.toString(16)}`;
+    return this.#exclusive("installSnapshot()", () => {
+      const disk = this.#disk;
+      this.#step(`remove the snapshots after ${at}`, () => {
+        disk.snapshots = disk.snapshots.filter((s) => s.info.zxid <= zxid);
+      });
+      this.#step(`cut the log after ${at}`, () => {
+        disk.log = disk.log.filter((e) => e.record.zxid <= zxid);
+      });
+      this.#step(`write ${info.name}`, () => {
+        disk.snapshots = [...disk.snapshots.filter((s) => s.info.zxid !== zxid), {
+          info,
+          image: copy,
+        }];
+      });
+      this.#step("remove the old log and snapshots", () => {
+        disk.log = [];
+        disk.snapshots = [{ info, image: copy }];
+      });
+      this.#durableZxid = zxid;
+    });
+  }
+
+  /** Applies one atomic disk step, unless the step callback cut the power first. */
+  #step(name: string, apply: () => void): void {
+    this.#beforeDiskStep?.(name);
+    if (this.#state === "crashed") {
+      throw new Error("the store crashed before the write was durable");
+    }
+    apply();
+  }
+
+  /**
+   * Syncs what was appended, then runs `work` one microtask from now (after snapshot and epoch
+   * writes already under way), holding appends made meanwhile until it is done.
+   */
+  #exclusive<T>(what: string, work: () => T): Promise<T> {
+    this.#assertUsable();
+    assert(this.#state === "recovered", `recover() runs before ${what}`);
+    this.sync();
+    this.#holding++;
+    return this.#afterWrite(work).finally(() => {
+      if (--this.#holding > 0) return;
+      const held = this.#held;
+      this.#held = [];
+      if (this.#state === "recovered") {
+        this.#unsynced.push(...held);
+      } else if (this.#state === "closed" && this.#disk.owner === null && held.length > 0) {
+        // Closed meanwhile: a clean shutdown writes them.
+        for (const record of held) this.#disk.log.push({ record, torn: false });
+        this.#durableZxid = held.at(-1)!.zxid;
+        this.#onDurable(this.#durableZxid);
+      }
     });
   }
 

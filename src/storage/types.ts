@@ -81,6 +81,38 @@ export interface DurableStore extends TxnStore {
   saveSnapshot(image: SnapshotImage): Promise<SnapshotInfo>;
   /** Persists the epochs durably (atomically replaces the previous ones). */
   writeEpochs(epochs: Epochs): Promise<void>;
+  /**
+   * Durably removes every logged record after `zxid` (ZAB's TRUNC: txns this follower logged
+   * that the new leader never committed). Records appended before the call are first made
+   * durable (or fail), then cut like the others; records appended after the call are held and
+   * written once the truncation is done. Afterwards `durableZxid` is the last record kept (the
+   * newest snapshot's zxid when no logged record above it is left), which is
+   * `min(durableZxid, zxid)` whenever `zxid` is in the log; the next append may be any zxid that
+   * may follow that one (the same epoch and counter + 1, or a later epoch). Rejects, changing
+   * nothing, when `zxid` is below the newest snapshot's: that state cannot be rebuilt.
+   *
+   * A crash part-way leaves a state recovery accepts: the old log, the new one, or (when the cut
+   * spans several log files) a prefix of the old log that still holds the new one.
+   */
+  truncateAfter(zxid: number): Promise<void>;
+  /**
+   * Replaces the whole state with `image` (ZAB's SNAP sync): writes it as the newest snapshot and
+   * removes every log file and every other snapshot, so that recovery afterwards yields exactly
+   * `{snapshot: image, records: []}`. Appends are handled as in
+   * {@linkcode DurableStore.truncateAfter}; later appends follow `image.zxid`, which becomes
+   * `durableZxid`.
+   *
+   * A crash part-way leaves a state recovery accepts: the old one, the new one, or the old one
+   * without its logged records after `image.zxid` (records at or below it are kept until the
+   * image is in place, so nothing this store acknowledged and the image lacks can be lost).
+   */
+  installSnapshot(image: SnapshotImage): Promise<void>;
+  /**
+   * Reads the state back from the disk, as {@linkcode DurableStore.recover} does, at any time
+   * after it (the host rebuilds its state this way after a truncation). Appends made before the
+   * call are made durable first; those made during it are held until it is done.
+   */
+  reload(): Promise<Recovered>;
 }
 
 /** Recovery found damage it must not repair by itself; the message names the file and offset. */

@@ -90,6 +90,34 @@ export function storeContract(make: HarnessFactory): ContractCase[] {
       { injectsFailures: true },
       failedRecordsNeverRecover,
     ],
+    [
+      "truncateAfter() inside a batch and at batch boundaries leaves exactly the prefix",
+      {},
+      truncatesToPrefix,
+    ],
+    [
+      "after truncateAfter(), records of a new epoch follow the prefix across a restart",
+      {},
+      truncateThenNewEpoch,
+    ],
+    [
+      "truncateAfter() writes the appends in flight first and holds those made after it",
+      {},
+      truncateWithAppendsInFlight,
+    ],
+    ["truncateAfter() the last zxid, or one beyond it, changes nothing", {}, truncateAtEndIsNoop],
+    ["truncateAfter() the snapshot's zxid keeps the snapshot", {}, truncateToSnapshot],
+    ["truncateAfter() below the snapshot rejects and changes nothing", {}, truncateBelowSnapshot],
+    [
+      "installSnapshot() leaves the image and no log, and later appends survive a restart",
+      {},
+      installSnapshotThenAppend,
+    ],
+    [
+      "installSnapshot() replaces a log and a snapshot holding higher zxids of another epoch",
+      {},
+      installSnapshotOverDivergedLog,
+    ],
   ];
   return cases.map(([name, setup, body]) => ({
     name,
@@ -143,13 +171,18 @@ export function imageAfter(records: readonly TxnRecord[]): SnapshotImage {
   };
 }
 
+/** The zxid of txn `counter` of `epoch`. */
+export function zxidOf(epoch: number, counter: number): number {
+  return epoch * 2 ** 32 + counter;
+}
+
 /** Plain copies of records, for comparing what was written with what a store gives back. */
-function plain(records: readonly TxnRecord[]): unknown[] {
+export function plain(records: readonly TxnRecord[]): unknown[] {
   return records.map((r) => normalise(r));
 }
 
 /** Typed arrays of any subclass become plain `Uint8Array`s, so only contents are compared. */
-function normalise(value: unknown): unknown {
+export function normalise(value: unknown): unknown {
   if (value instanceof Uint8Array) return Array.from(value);
   if (Array.isArray(value)) return value.map(normalise);
   if (value !== null && typeof value === "object") {
@@ -373,4 +406,249 @@ async function failedRecordsNeverRecover(h: StoreHarness): Promise<void> {
   store = await h.crash();
   const recovered = await store.recover();
   assert.deepEqual(plain(recovered.records), plain([...first, ...retried]));
+}
+
+// ---- ensemble sync: truncation and snapshot install -------------------------------------------
+
+/** Appends `records` in batches of `batch` (one group commit each), waiting for each. */
+async function appendInBatches(
+  h: StoreHarness,
+  records: readonly TxnRecord[],
+  batch: number,
+): Promise<void> {
+  for (let i = 0; i < records.length; i += batch) {
+    const slice = records.slice(i, i + batch);
+    h.store.append(slice);
+    await h.settle(() => h.store.durableZxid >= slice.at(-1)!.zxid);
+  }
+}
+
+async function truncatesToPrefix(h: StoreHarness): Promise<void> {
+  let store = h.store;
+  await store.recover();
+  const seen = new Observer(store);
+  const records = txnRecords(1, 30, "r");
+  await appendInBatches(h, records, 10);
+  // The file store wrote batches 1-10, 11-20 and 21-30, each closed by its commit marker.
+  const cuts: Array<[number, string]> = [
+    [25, "inside the last batch"],
+    [20, "at a batch boundary"],
+    [13, "inside a batch that was not the last"],
+    [13, "at the same place again"],
+    [10, "at the first batch's boundary"],
+  ];
+  for (const [cut, where] of cuts) {
+    await store.truncateAfter(cut);
+    assert.equal(store.durableZxid, cut, `${where}: durableZxid`);
+    const reloaded = await store.reload();
+    assert.equal(reloaded.snapshot, null);
+    assert.deepEqual(plain(reloaded.records), plain(records.slice(0, cut)), where);
+    assert.deepEqual(reloaded.notes, [], `${where}: nothing to repair`);
+    assert.equal(store.durableZxid, cut);
+  }
+  assert.deepEqual(seen.failures, []);
+
+  store = await h.crash();
+  const recovered = await store.recover();
+  assert.deepEqual(plain(recovered.records), plain(records.slice(0, 10)));
+  assert.deepEqual(recovered.notes, []);
+
+  // Everything, then the zxids start over.
+  await store.truncateAfter(0);
+  assert.equal(store.durableZxid, 0);
+  assert.deepEqual((await store.reload()).records, []);
+  const again = txnRecords(1, 3, "again");
+  store.append(again);
+  await h.settle(() => store.durableZxid >= 3);
+  store = await h.crash();
+  assert.deepEqual(plain((await store.recover()).records), plain(again));
+}
+
+async function truncateThenNewEpoch(h: StoreHarness): Promise<void> {
+  let store = h.store;
+  await store.recover();
+  const epoch1 = txnRecords(zxidOf(1, 1), 8, "epoch 1");
+  await appendInBatches(h, epoch1, 3);
+  // A follower told TRUNC by the new leader of epoch 2: its txns after 1:5 were never committed.
+  await store.truncateAfter(zxidOf(1, 5));
+  assert.equal(store.durableZxid, zxidOf(1, 5));
+  const epoch2 = txnRecords(zxidOf(2, 1), 3, "epoch 2");
+  store.append(epoch2.slice(0, 1));
+  store.append(epoch2.slice(1));
+  await h.settle(() => store.durableZxid >= zxidOf(2, 3));
+
+  store = await h.crash();
+  const recovered = await store.recover();
+  assert.deepEqual(plain(recovered.records), plain([...epoch1.slice(0, 5), ...epoch2]));
+  assert.deepEqual(recovered.notes, []);
+  assert.equal(store.durableZxid, zxidOf(2, 3));
+  // And truncating into the older epoch once more works across the epoch change.
+  await store.truncateAfter(zxidOf(1, 4));
+  assert.deepEqual(plain((await store.reload()).records), plain(epoch1.slice(0, 4)));
+}
+
+async function truncateWithAppendsInFlight(h: StoreHarness): Promise<void> {
+  let store = h.store;
+  await store.recover();
+  const seen = new Observer(store);
+  const records = txnRecords(1, 20, "r");
+  await appendInBatches(h, records.slice(0, 10), 10);
+  // Not yet durable when the truncation is asked for.
+  store.append(records.slice(10, 15));
+  store.append(records.slice(15));
+  const truncated = store.truncateAfter(12);
+  // Made after the call: they belong after the cut.
+  const after = txnRecords(13, 3, "after the cut");
+  store.append(after);
+  await truncated;
+  assert.ok(
+    seen.reports.includes(20),
+    `the appends in flight were made durable before the cut: ${seen.reports.join(",")}`,
+  );
+  assert.deepEqual(seen.failures, []);
+  await h.settle(() => store.durableZxid >= 15);
+  const expected = [...records.slice(0, 12), ...after];
+  assert.deepEqual(plain((await store.reload()).records), plain(expected));
+
+  store = await h.crash();
+  assert.deepEqual(plain((await store.recover()).records), plain(expected));
+}
+
+async function truncateAtEndIsNoop(h: StoreHarness): Promise<void> {
+  let store = h.store;
+  await store.recover();
+  const records = txnRecords(1, 12, "r");
+  await appendInBatches(h, records.slice(0, 10), 5);
+  for (const cut of [10, 50]) {
+    await store.truncateAfter(cut);
+    assert.equal(store.durableZxid, 10, `truncateAfter(${cut})`);
+    const reloaded = await store.reload();
+    assert.deepEqual(plain(reloaded.records), plain(records.slice(0, 10)), `after ${cut}`);
+    assert.deepEqual(reloaded.notes, []);
+  }
+  store.append(records.slice(10));
+  await h.settle(() => store.durableZxid >= 12);
+  store = await h.crash();
+  assert.deepEqual(plain((await store.recover()).records), plain(records));
+}
+
+async function truncateToSnapshot(h: StoreHarness): Promise<void> {
+  let store = h.store;
+  await store.recover();
+  const records = txnRecords(1, 15, "r");
+  await appendInBatches(h, records, 15);
+  const image = imageAfter(records.slice(0, 10));
+  await store.saveSnapshot(image);
+  await store.truncateAfter(10);
+  assert.equal(store.durableZxid, 10);
+  assert.deepEqual(await h.snapshotZxids(), [10]);
+  const reloaded = await store.reload();
+  assert.deepEqual(normalise(reloaded.snapshot), normalise(image));
+  assert.deepEqual(reloaded.records, []);
+
+  store = await h.crash();
+  const recovered = await store.recover();
+  assert.deepEqual(normalise(recovered.snapshot), normalise(image));
+  assert.deepEqual(recovered.records, []);
+  assert.equal(store.durableZxid, 10);
+  const retried = txnRecords(11, 2, "retried");
+  store.append(retried);
+  await h.settle(() => store.durableZxid >= 12);
+  store = await h.crash();
+  const again = await store.recover();
+  assert.equal(again.snapshot?.zxid, 10);
+  assert.deepEqual(plain(again.records), plain(retried));
+}
+
+async function truncateBelowSnapshot(h: StoreHarness): Promise<void> {
+  let store = h.store;
+  await store.recover();
+  const records = txnRecords(1, 15, "r");
+  await appendInBatches(h, records, 5);
+  await store.saveSnapshot(imageAfter(records.slice(0, 10)));
+  await assert.rejects(store.truncateAfter(9), /newest snapshot already holds the state at 0xa/);
+  assert.equal(store.durableZxid, 15);
+  const reloaded = await store.reload();
+  assert.equal(reloaded.snapshot?.zxid, 10);
+  assert.deepEqual(plain(reloaded.records), plain(records.slice(10)));
+  // The store goes on as before.
+  const more = txnRecords(16, 2, "more");
+  store.append(more);
+  await h.settle(() => store.durableZxid >= 17);
+  store = await h.crash();
+  const recovered = await store.recover();
+  assert.equal(recovered.snapshot?.zxid, 10);
+  assert.deepEqual(plain(recovered.records), plain([...records.slice(10), ...more]));
+}
+
+async function installSnapshotThenAppend(h: StoreHarness): Promise<void> {
+  let store = h.store;
+  await store.recover();
+  const seen = new Observer(store);
+  const own = txnRecords(1, 8, "own");
+  await appendInBatches(h, own.slice(0, 5), 5);
+  store.append(own.slice(5)); // still in flight when the image arrives
+  const leader = txnRecords(1, 20, "leader");
+  const image = imageAfter(leader);
+  await store.installSnapshot(image);
+  assert.ok(seen.reports.includes(8), "the appends in flight were written first");
+  assert.deepEqual(seen.failures, []);
+  assert.equal(store.durableZxid, 20);
+  assert.deepEqual(await h.snapshotZxids(), [20]);
+  assert.equal(await h.logStartZxid(), 0, "no log is left");
+  const reloaded = await store.reload();
+  assert.deepEqual(normalise(reloaded.snapshot), normalise(image));
+  assert.deepEqual(reloaded.records, []);
+
+  store = await h.crash();
+  const recovered = await store.recover();
+  assert.deepEqual(normalise(recovered.snapshot), normalise(image));
+  assert.deepEqual(recovered.records, []);
+  // The file store says it found no log after the snapshot; that is all it may say.
+  assert.deepEqual(recovered.notes.filter((n) => !/^no txn log after snapshot/.test(n)), []);
+  assert.equal(store.durableZxid, 20);
+
+  const next = txnRecords(21, 3, "after the image");
+  store.append(next);
+  await h.settle(() => store.durableZxid >= 23);
+  store = await h.crash();
+  const again = await store.recover();
+  assert.deepEqual(normalise(again.snapshot), normalise(image));
+  assert.deepEqual(plain(again.records), plain(next));
+  const tree = DataTree.fromNodes(again.snapshot!.nodes, again.snapshot!.zxid);
+  for (const record of again.records) tree.apply(record);
+  assert.deepEqual(
+    normalise(tree.exportNodes()),
+    normalise(imageAfter([...leader, ...next]).nodes),
+    "image + replay rebuilds the leader's tree",
+  );
+}
+
+async function installSnapshotOverDivergedLog(h: StoreHarness): Promise<void> {
+  let store = h.store;
+  await store.recover();
+  const common = txnRecords(zxidOf(1, 1), 5, "common");
+  const diverged = txnRecords(zxidOf(2, 1), 4, "never committed");
+  await appendInBatches(h, common, 5);
+  await appendInBatches(h, diverged, 2);
+  // Even a snapshot past the image (the ZAB core never takes one of uncommitted txns) goes.
+  await store.saveSnapshot(imageAfter([...common, ...diverged.slice(0, 2)]));
+  const leader = [...common, ...txnRecords(zxidOf(1, 6), 2, "leader")];
+  const image = imageAfter(leader);
+  assert.equal(image.zxid, zxidOf(1, 7));
+  await store.installSnapshot(image);
+  assert.equal(store.durableZxid, zxidOf(1, 7));
+  assert.deepEqual(await h.snapshotZxids(), [zxidOf(1, 7)]);
+  const reloaded = await store.reload();
+  assert.deepEqual(normalise(reloaded.snapshot), normalise(image));
+  assert.deepEqual(reloaded.records, []);
+
+  const epoch3 = txnRecords(zxidOf(3, 1), 2, "epoch 3");
+  store.append(epoch3);
+  await h.settle(() => store.durableZxid >= zxidOf(3, 2));
+  store = await h.crash();
+  const recovered = await store.recover();
+  assert.deepEqual(normalise(recovered.snapshot), normalise(image));
+  assert.deepEqual(plain(recovered.records), plain(epoch3), "nothing of epoch 2 comes back");
+  assert.deepEqual(recovered.notes, []);
 }

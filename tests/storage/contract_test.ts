@@ -16,10 +16,16 @@ import assert from "../assert.ts";
 import {
   type HarnessFactory,
   imageAfter,
+  normalise,
+  plain,
   storeContract,
   type StoreHarness,
   txnRecords,
+  zxidOf,
 } from "./contract.ts";
+import type { Recovered } from "../../src/storage/types.ts";
+import { DataTree } from "../../src/tree/data_tree.ts";
+import type { TxnRecord } from "../../src/tree/txn.ts";
 
 /** Longest a FileStore may take to get where a case waits for it. */
 const settleMsMax = 10_000;
@@ -225,4 +231,144 @@ Deno.test("SimStore.failNextSync() fails every unsynced record once, and the nex
   assert.equal(store.sync(), 2);
   assert.deepEqual(durable, [2]);
   assert.deepEqual(store.stats, { syncs: 1, recordsSynced: 2, failures: 1 });
+});
+
+// SimStore under a crash before each step of an ensemble sync.
+
+/** The tree a recovery rebuilds: its snapshot with its records applied. */
+function treeOf(recovered: Recovered): unknown {
+  const tree = recovered.snapshot === null
+    ? new DataTree()
+    : DataTree.fromNodes(recovered.snapshot.nodes, recovered.snapshot.zxid);
+  for (const record of recovered.records) tree.apply(record);
+  return normalise({ zxid: tree.lastZxid, nodes: tree.exportNodes() });
+}
+
+/** The tree after `records`, in the form {@linkcode treeOf} gives. */
+function treeAfter(records: readonly TxnRecord[]): unknown {
+  const image = imageAfter(records);
+  return normalise({ zxid: image.zxid, nodes: image.nodes });
+}
+
+/**
+ * A follower's store: a snapshot at 1:10, records 1:1..1:20 durable, then 2:1..2:4 of an epoch
+ * whose leader never committed them, of which 2:3 and 2:4 are still unsynced.
+ */
+async function divergedFollower(): Promise<{ store: SimStore; records: TxnRecord[] }> {
+  const store = new SimStore();
+  await store.recover();
+  const records = [
+    ...txnRecords(zxidOf(1, 1), 20, "epoch 1"),
+    ...txnRecords(zxidOf(2, 1), 4, "epoch 2"),
+  ];
+  store.append(records.slice(0, 22));
+  store.syncSome(12);
+  store.sync();
+  await store.saveSnapshot(imageAfter(records.slice(0, 10)));
+  store.append(records.slice(22));
+  return { store, records };
+}
+
+/**
+ * Runs `operation` on a fresh {@linkcode divergedFollower} once per step, cutting the power
+ * before that step (and once with no crash), and returns what recovery found each time.
+ */
+async function crashAtEachStep(
+  operation: (store: SimStore) => Promise<unknown>,
+): Promise<{ steps: string[]; outcomes: Recovered[]; records: TxnRecord[] }> {
+  const outcomes: Recovered[] = [];
+  let records: TxnRecord[] = [];
+  for (let crashAt = 0;; crashAt++) {
+    const follower = await divergedFollower();
+    records = follower.records;
+    const store = follower.store;
+    const names: string[] = [];
+    let crashed = false;
+    store.beforeDiskStep((name) => {
+      if (names.push(name) - 1 === crashAt) {
+        crashed = true;
+        store.crash(() => 0);
+      }
+    });
+    const error = await operation(store).then(() => null, (e: Error) => e);
+    if (crashed) {
+      assert.match(String(error), /crashed before the write was durable/, `step ${crashAt}`);
+    } else {
+      assert.equal(error, null);
+      await store.close();
+    }
+    outcomes.push(await store.reopen().recover());
+    if (!crashed) return { steps: names, outcomes, records };
+  }
+}
+
+Deno.test("SimStore: a crash before any step of truncateAfter() recovers the old log or the new one", async () => {
+  const cut = zxidOf(1, 15);
+  const { steps, outcomes, records } = await crashAtEachStep((store) => store.truncateAfter(cut));
+  assert.deepEqual(steps, ["cut the log after 0x10000000f"]);
+  assert.equal(outcomes.length, 2);
+  // The two unsynced records were synced by the truncation before its first step.
+  assert.deepEqual(treeOf(outcomes[0]), treeAfter(records), "before the cut: the old state");
+  assert.deepEqual(treeOf(outcomes[1]), treeAfter(records.slice(0, 15)), "after: the new one");
+  for (const outcome of outcomes) {
+    assert.equal(outcome.snapshot?.zxid, zxidOf(1, 10));
+    assert.deepEqual(outcome.notes, []);
+  }
+});
+
+Deno.test("SimStore: a crash before any step of installSnapshot() recovers the old state, less records after the image, or the new one", async () => {
+  const leader = [
+    ...txnRecords(zxidOf(1, 1), 20, "epoch 1"),
+    ...txnRecords(zxidOf(3, 1), 5, "epoch 3"),
+  ];
+  // The image is at 3:5, above all of the follower's log; then one below its epoch-2 records.
+  for (const image of [imageAfter(leader), imageAfter(leader.slice(0, 18))]) {
+    const { steps, outcomes, records } = await crashAtEachStep((store) =>
+      store.installSnapshot(image)
+    );
+    const at = `0x${image.zxid.toString(16)}`;
+    assert.deepEqual(steps, [
+      `remove the snapshots after ${at}`,
+      `cut the log after ${at}`,
+      `write snapshot.${image.zxid.toString(16).padStart(16, "0")}`,
+      "remove the old log and snapshots",
+    ]);
+    const old = treeAfter(records);
+    const oldLessLater = treeAfter(records.filter((r) => r.zxid <= image.zxid));
+    const installed = normalise({ zxid: image.zxid, nodes: image.nodes });
+    const expected = [old, old, oldLessLater, installed, installed];
+    assert.equal(outcomes.length, expected.length);
+    for (const [i, outcome] of outcomes.entries()) {
+      assert.deepEqual(treeOf(outcome), expected[i], `image ${at}, crash before step ${i}`);
+      assert.deepEqual(outcome.notes, []);
+    }
+    assert.deepEqual(outcomes.at(-1)!.records, [], "the new state is the image alone");
+  }
+});
+
+Deno.test("SimStore: appends made while a truncation is queued wait for it, and a crash loses them", async () => {
+  const store = new SimStore();
+  await store.recover();
+  store.append(txnRecords(1, 5, "r"));
+  store.sync();
+  const truncated = store.truncateAfter(3);
+  store.append(txnRecords(4, 2, "after the cut"));
+  assert.equal(store.unsyncedCount, 0, "held, not yet unsynced");
+  await truncated;
+  assert.equal(store.unsyncedCount, 2);
+  assert.equal(store.sync(), 2);
+  assert.deepEqual(store.loggedZxids, [1, 2, 3, 4, 5]);
+
+  const again = store.truncateAfter(2);
+  store.append(txnRecords(3, 1, "lost"));
+  assert.deepEqual(store.crash(() => 0), { lost: 1, kept: 0, torn: false });
+  await assert.rejects(again, /crashed before the write was durable/);
+  const recovered = await store.reopen().recover();
+  assert.deepEqual(
+    plain(recovered.records),
+    plain([
+      ...txnRecords(1, 3, "r"),
+      ...txnRecords(4, 2, "after the cut"),
+    ]),
+  );
 });

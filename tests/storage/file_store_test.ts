@@ -15,9 +15,11 @@ import {
 } from "../../src/storage/file_store.ts";
 import { encodeRecord, fileHeaderBytes, readRecord } from "../../src/storage/record.ts";
 import { recordToBody } from "../../src/storage/codec.ts";
-import { CorruptionError } from "../../src/storage/types.ts";
+import { CorruptionError, type Recovered } from "../../src/storage/types.ts";
+import { inspectDataDir } from "../../src/storage/inspect.ts";
+import { scanLog } from "../../src/storage/log_scan.ts";
 import type { TxnRecord } from "../../src/tree/txn.ts";
-import { imageAfter, txnRecords } from "./contract.ts";
+import { imageAfter, normalise, txnRecords } from "./contract.ts";
 
 /** Runs `body` with a fresh temporary directory, removed afterwards. */
 async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
@@ -517,6 +519,259 @@ Deno.test({
         await reopened.store.close();
         await Deno.remove(dir, { recursive: true });
       }
+    });
+  },
+});
+
+// ---- ensemble sync: truncation and snapshot install -------------------------------------------
+
+/** Copies the regular files of `from` into a new directory `to`, synchronously. */
+function copyDirSync(from: string, to: string): void {
+  Deno.mkdirSync(to, { recursive: true });
+  for (const entry of Deno.readDirSync(from)) {
+    if (entry.isFile) {
+      Deno.writeFileSync(join(to, entry.name), Deno.readFileSync(join(from, entry.name)));
+    }
+  }
+}
+
+/**
+ * A store over `dataDir` holding records 1..40 in batches of four, two batches to a log file, and
+ * a snapshot at 8. Returns the open store and the options it was opened with.
+ */
+async function multiFileLog(dataDir: string, options: Partial<FileStoreOptions> = {}) {
+  const records = txnRecords(1, 40, "r");
+  const batchBytes = records.slice(0, 4).reduce(
+    (sum, r) => sum + encodeRecord(recordToBody(r)).byteLength,
+    0,
+  );
+  const opened = { logFileBytesMax: fileHeaderBytes + Math.floor(2.5 * batchBytes), ...options };
+  const { store } = await openStore(dataDir, opened);
+  for (let i = 0; i < 40; i += 4) await appendDurably(store, records.slice(i, i + 4));
+  await store.saveSnapshot(imageAfter(records.slice(0, 8)));
+  const logs = await listFiles(options.dataLogDir ?? dataDir, "log");
+  assert.ok(logs.length >= 4, `small files roll: ${logs.map((l) => l.name)}`);
+  return { store, records, options: opened };
+}
+
+/** Asserts that `corral data inspect` finds nothing to repair and the state ends at `lastZxid`. */
+async function assertInspectClean(dataDir: string, lastZxid: number, dataLogDir = dataDir) {
+  const report = await inspectDataDir(dataDir, dataLogDir);
+  assert.equal(report.recovery.problem, null);
+  assert.ok(report.recovery.ok);
+  assert.deepEqual(report.recovery.actions, []);
+  assert.equal(report.recovery.lastZxid, lastZxid);
+  assert.deepEqual(report.gaps, []);
+  assert.deepEqual(report.logs.filter((l) => l.status.kind !== "ok"), []);
+  return report;
+}
+
+Deno.test("FileStore.truncateAfter() across several log files leaves a log that recovery and `corral data inspect` accept", async () => {
+  await withDir(async (dir) => {
+    const { store, records, options } = await multiFileLog(dir);
+    await store.truncateAfter(22); // inside the batch 21..24
+    assert.equal(store.durableZxid, 22);
+    const logs = await listFiles(dir, "log");
+    assert.ok(logs.every((l) => l.zxid <= 22), `no later file: ${logs.map((l) => l.name)}`);
+    const last = await Deno.readFile(join(dir, logs.at(-1)!.name));
+    const scan = scanLog(last, true);
+    assert.deepEqual(scan.status, { kind: "ok" });
+    assert.equal(scan.records.at(-1)!.record.zxid, 22);
+    const marker = await recordOffsets(join(dir, logs.at(-1)!.name));
+    const end = readRecord(last, marker.starts.at(-1)!);
+    assert.deepEqual(end.kind === "record" && end.value, { commit: 22 }, "a fresh commit marker");
+    assert.equal(marker.end, last.byteLength);
+    const report = await assertInspectClean(dir, 22);
+    assert.deepEqual(report.notes, []);
+    assert.equal(report.recovery.snapshot?.zxid, 8);
+
+    // Appends go on after the cut, in a new file.
+    const after = txnRecords(23, 4, "after the cut");
+    await appendDurably(store, after);
+    await store.close();
+    await assertInspectClean(dir, 26);
+    const reopened = await openStore(dir, options);
+    assert.equal(reopened.recovered.snapshot?.zxid, 8);
+    assert.deepEqual(
+      plain(reopened.recovered.records),
+      plain([...records.slice(8, 22), ...after]),
+    );
+    assert.deepEqual(reopened.recovered.notes, []);
+    await reopened.store.close();
+  });
+});
+
+Deno.test("FileStore.truncateAfter() the last zxid leaves the files as they are and appends to the same file", async () => {
+  await withDir(async (dir) => {
+    const { store } = await openStore(dir);
+    const records = txnRecords(1, 12, "r");
+    await appendDurably(store, records.slice(0, 10));
+    const before = await Deno.readFile(join(dir, firstLog));
+    await store.truncateAfter(10);
+    await store.truncateAfter(11);
+    assert.deepEqual(await Deno.readFile(join(dir, firstLog)), before);
+    await appendDurably(store, records.slice(10));
+    await store.close();
+    assert.deepEqual((await listFiles(dir, "log")).map((l) => l.name), [firstLog]);
+  });
+});
+
+Deno.test("FileStore.reload() rereads the disk, and the next append starts a new log file", async () => {
+  await withDir(async (dir) => {
+    const { store } = await openStore(dir);
+    const records = txnRecords(1, 6, "r");
+    await appendDurably(store, records.slice(0, 3));
+    store.append(records.slice(3, 5)); // in flight: written before the reload reads
+    const reloaded = await store.reload();
+    assert.deepEqual(plain(reloaded.records), plain(records.slice(0, 5)));
+    assert.equal(store.durableZxid, 5);
+    await appendDurably(store, records.slice(5));
+    await store.close();
+    assert.deepEqual(
+      (await listFiles(dir, "log")).map((l) => l.name),
+      [firstLog, storageFileName("log", 6)],
+    );
+    const reopened = await openStore(dir);
+    assert.deepEqual(plain(reopened.recovered.records), plain(records));
+    await reopened.store.close();
+  });
+});
+
+/** What a recovery found, in a form that tells the test's states apart. */
+function stateOf(recovered: Recovered) {
+  return {
+    snapshot: recovered.snapshot === null ? null : normalise(recovered.snapshot),
+    records: plain(recovered.records),
+  };
+}
+
+Deno.test("FileStore: a kill before any step of truncateAfter() leaves a prefix of the old log that holds the new one", async () => {
+  await withDir(async (root) => {
+    const dataDir = join(root, "data");
+    let onStep = (_step: string) => {};
+    const { store, records, options } = await multiFileLog(dataDir, {
+      beforeDiskStep: (step) => onStep(step),
+    });
+    const later = (await listFiles(dataDir, "log")).filter((l) => l.zxid > 22);
+    const kills: Array<{ step: string; dir: string }> = [];
+    onStep = (step) => {
+      const dir = join(root, `kill-${kills.length}`);
+      copyDirSync(dataDir, dir); // what a kill -9 now leaves
+      kills.push({ step, dir });
+    };
+    await store.truncateAfter(22);
+    await store.close();
+    assert.deepEqual(
+      kills.map((k) => k.step.replace(/ by its prefix.*/, "")),
+      [
+        ...later.reverse().map((l) => `remove ${l.name}`),
+        `replace ${(await listFiles(dataDir, "log")).at(-1)!.name}`,
+      ],
+      "later files go newest first, then the file holding the cut is replaced",
+    );
+    let previous = 40;
+    for (const { step, dir } of [...kills, { step: "done", dir: dataDir }]) {
+      const { store: restarted, recovered } = await openStore(dir, options);
+      await restarted.close();
+      const n = 8 + recovered.records.length;
+      assert.equal(recovered.snapshot?.zxid, 8, step);
+      assert.deepEqual(plain(recovered.records), plain(records.slice(8, n)), `${step}: a prefix`);
+      assert.ok(n >= 22 && n <= previous, `${step}: ${n} records, at least 22, fewer each step`);
+      assert.deepEqual(recovered.notes, [], `${step}: nothing to repair`);
+      await assertInspectClean(dir, n);
+      previous = n;
+    }
+    assert.equal(previous, 22, "the last state is the new one");
+  });
+});
+
+Deno.test("FileStore: a kill before any step of installSnapshot() leaves the old state, less records after the image, or the new one", async () => {
+  await withDir(async (root) => {
+    // Logs in their own directory, as with --data-log-dir.
+    const [dataDir, logDir] = [join(root, "data"), join(root, "logs")];
+    let onStep = (_step: string) => {};
+    const { store, records, options } = await multiFileLog(dataDir, {
+      dataLogDir: logDir,
+      beforeDiskStep: (step) => onStep(step),
+    });
+    const image = imageAfter(txnRecords(1, 30, "leader"));
+    const kills: Array<{ step: string; dir: string }> = [];
+    onStep = (step) => {
+      const dir = join(root, `kill-${kills.length}`);
+      copyDirSync(dataDir, join(dir, "data"));
+      copyDirSync(logDir, join(dir, "logs"));
+      kills.push({ step, dir });
+    };
+    await store.installSnapshot(image);
+    await store.close();
+    assert.ok(
+      kills.some((k) => k.step.startsWith("rename snapshot.")),
+      kills.map((k) => k.step).join(", "),
+    );
+    const newState = { snapshot: normalise(image), records: [] };
+    let installed = false;
+    let previous = 40;
+    for (const { step, dir } of [...kills, { step: "done", dir: root }]) {
+      const [data, logs] = [join(dir, "data"), join(dir, "logs")];
+      const { store: restarted, recovered } = await openStore(data, {
+        ...options,
+        dataLogDir: logs,
+      });
+      await restarted.close();
+      const state = stateOf(recovered);
+      if (recovered.snapshot?.zxid === 8) {
+        assert.ok(!installed, `${step}: never the old state once the image was in place`);
+        const n = 8 + recovered.records.length;
+        assert.deepEqual(state.records, plain(records.slice(8, n)), `${step}: a prefix`);
+        assert.ok(n >= 30 && n <= previous, `${step}: ${n} records, at least 30`);
+        previous = n;
+        await assertInspectClean(data, n, logs);
+      } else {
+        assert.deepEqual(state, newState, `${step}: the image alone`);
+        installed = true;
+        await assertInspectClean(data, 30, logs);
+      }
+      assert.deepEqual(
+        recovered.notes.filter((n) => !/^no txn log after snapshot/.test(n)),
+        [],
+        `${step}: nothing to repair`,
+      );
+    }
+    assert.ok(installed, "the last state is the new one");
+    assert.equal(previous, 30, "a kill just before the rename leaves the old state less 31..40");
+    assert.deepEqual(await listFiles(logDir, "log"), []);
+    assert.deepEqual((await listFiles(dataDir, "snapshot")).map((f) => f.zxid), [30]);
+  });
+});
+
+Deno.test({
+  name:
+    "FileStore.installSnapshot() that runs out of space changes nothing (needs root for a tmpfs)",
+  fn: async () => {
+    assert.ok(tmpfsAvailable(), "this test needs root on Linux to mount a small tmpfs");
+    await withTmpfs(512 * 1024, async (mount) => {
+      const dir = join(mount, "data");
+      const { store } = await openStore(dir);
+      const records = txnRecords(1, 5, "r");
+      await appendDurably(store, records);
+      fillUp(mount, 8 * 1024);
+      const big = txnRecords(1, 3, "leader");
+      for (const record of big) {
+        if (record.txn.type === "create") record.txn.data = new Uint8Array(64 * 1024).fill(1);
+      }
+      await assert.rejects(store.installSnapshot(imageAfter(big)), /ENOSPC|no space/i);
+      await Deno.remove(join(mount, "filler"));
+      assert.deepEqual(
+        [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".tmp")),
+        [],
+        "the partial image is gone",
+      );
+      const reloaded = await store.reload();
+      assert.equal(reloaded.snapshot, null);
+      assert.deepEqual(plain(reloaded.records), plain(records));
+      assert.equal(store.durableZxid, 5);
+      await appendDurably(store, txnRecords(6, 1, "more"));
+      await store.close();
     });
   },
 });
