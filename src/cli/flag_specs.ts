@@ -131,10 +131,17 @@ export const serveFlags: readonly FlagSpec[] = [
     description: "Tick length in ms (default 2000).",
   },
   {
+    name: "id",
+    kind: "integer",
+    valueName: "N",
+    description:
+      "This server's id, 0-255 (default: zoo.cfg myid; in an ensemble DATADIR/myid; else 1).",
+  },
+  {
     name: "server-id",
     kind: "integer",
     valueName: "N",
-    description: "This server's id, 0-255 (default 1).",
+    description: "The same as --id.",
   },
   {
     name: "max-client-cnxns",

@@ -17,6 +17,11 @@ import {
   waitFlag,
 } from "./flag_specs.ts";
 import { version } from "./version.ts";
+import {
+  initLimitMsDefault,
+  peerTickMsDefault,
+  syncLimitMsDefault,
+} from "../server/ensemble_types.ts";
 
 function flagLines(flags: readonly FlagSpec[]): string {
   const heads = flags.map((f) => {
@@ -65,7 +70,7 @@ Usage:
 Commands:
 ${
     table([
-      ["serve", "Run a standalone server."],
+      ["serve", "Run a server, standalone or an ensemble member."],
       ["shell", "Open an interactive shell (reads commands from a pipe too)."],
       ...znodeCommands.map((c): [string, string] => [`${c.name} ${c.synopsis}`, c.summary]),
       ...[...snapshotSubcommands, ...dataSubcommands].map((c): [string, string] => [
@@ -107,13 +112,41 @@ ${table(command.examples.map(([example, comment]) => [`corral ${example}`, `# ${
 export function serveHelp(): string {
   return `Usage: corral serve [FLAGS]
 
-Runs a standalone server until SIGTERM or SIGINT (then closes every session and exits 0).
-Settings come from the defaults, then --config FILE (zoo.cfg keys such as tickTime,
-cborClientPort, clientPortAddress, dataDir, maxClientCnxns, myid, superDigest), then the flags.
-Logs are JSON lines on stderr; the "listening" line carries the bound port. A bad setting exits 2.
+Runs a server, standalone or as a member of an ensemble, until SIGTERM or SIGINT (then closes
+every session and exits 0). Settings come from the defaults, then --config FILE (zoo.cfg keys such
+as tickTime, cborClientPort, clientPortAddress, dataDir, maxClientCnxns, myid, superDigest), then
+the flags. Logs are JSON lines on stderr; the "listening" line carries the bound port. A bad
+setting exits 2.
 
 Flags:
 ${flagLines(serveFlags)}
+Ensemble (zoo.cfg keys; two or more server.N lines make this server a member):
+  server.N=HOST:PEER:ELECTION[:observer]
+                   Member N (0-255): HOST:PEER takes ZAB traffic, HOST:ELECTION election
+                   notifications; :observer for one that never votes. A ZooKeeper 3.5
+                   ";clientPort" suffix is ignored. A single server.N line runs standalone,
+                   as in ZooKeeper. Use an odd number of voters (3 or 5).
+  initLimit=N      Ticks of tickTime a follower may take to connect and sync
+                   (default ${initLimitMsDefault / 1000} s).
+  syncLimit=N      Ticks of tickTime of silence after which a peer counts as gone
+                   (default ${syncLimitMsDefault / 1000} s).
+  peerTickTime=MS  Heartbeat and election step between members, in ms (default ${peerTickMsDefault}).
+  myid=N           This member's id, one of the server.N ids. --id overrides it; with
+                   neither, it is read from the file DATADIR/myid, as in ZooKeeper.
+  Each member keeps its txn log, so --in-memory is refused with server.N lines.
+
+  A three-node cluster on one host: three files like this one, each with its own cborClientPort
+  (2281, 2282, 2283) and dataDir, and in each dataDir a file myid holding 1, 2 or 3
+  (scripts/cluster in the source tree writes and starts such a cluster):
+    tickTime=2000
+    initLimit=5
+    syncLimit=2
+    cborClientPort=2281
+    dataDir=/var/lib/corral/node1
+    server.1=127.0.0.1:2888:3888
+    server.2=127.0.0.1:2889:3889
+    server.3=127.0.0.1:2890:3890
+
 Examples:
 ${
     table([
@@ -123,6 +156,7 @@ ${
         "# a free port, printed in the listening log line",
       ],
       ["corral serve --config zoo.cfg --log-level debug", "# settings from a file, verbose logs"],
+      ["corral serve --config node2.cfg --id 2", "# an ensemble member whose id is 2"],
     ])
   }`;
 }

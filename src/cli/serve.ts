@@ -1,9 +1,11 @@
 /**
- * `corral serve`: settings from defaults, then a zoo.cfg-style file, then flags; a standalone
- * server with JSON-line logs on stderr; a graceful stop on SIGTERM or SIGINT.
+ * `corral serve`: settings from defaults, then a zoo.cfg-style file, then flags (and, for an
+ * ensemble member given no id, the file `<dataDir>/myid`); a standalone server or an ensemble
+ * member with JSON-line logs on stderr; a graceful stop on SIGTERM or SIGINT.
  * @module
  */
 import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs, type ParsedArgs, UsageError } from "./args.ts";
 import { serveFlags } from "./flag_specs.ts";
 import { serveHelp } from "./help.ts";
@@ -11,10 +13,13 @@ import type { CliIo } from "./io.ts";
 import { exitCodes } from "./oneshot.ts";
 import {
   applyConfigText,
+  checkConfig,
   ConfigError,
   defaultConfig,
+  ensembleOptions,
   type ServerConfig,
 } from "../server/config.ts";
+import { initLimitMsDefault, syncLimitMsDefault } from "../server/ensemble_types.ts";
 import { isLogLevel, jsonLogger, type Logger } from "../server/log.ts";
 import { type CorralServer, startServer } from "../server/server.ts";
 
@@ -29,9 +34,97 @@ function ranged(args: ParsedArgs, name: string, min: number, max: number): numbe
   return value;
 }
 
+/** What {@linkcode resolveServeConfig} reads from outside the arguments (tests inject it). */
+export interface ServeConfigDeps {
+  /** The text of the file at `path`, or null when there is no such file; throws otherwise. */
+  readTextFile(path: string): string | null;
+}
+
+const realDeps: ServeConfigDeps = {
+  readTextFile(path) {
+    try {
+      return readFileSync(path, "utf8");
+    } catch (error) {
+      if ((error as { code?: string }).code === "ENOENT") return null;
+      throw error;
+    }
+  },
+};
+
+function read(deps: ServeConfigDeps, path: string, what: string): string | null {
+  try {
+    return deps.readTextFile(path);
+  } catch (error) {
+    throw new ConfigError(`cannot read ${what} ${path}: ${(error as Error).message}`);
+  }
+}
+
+/** `--id` and its older spelling `--server-id`; both may be given only with the same value. */
+function idFlag(args: ParsedArgs): { id: number; from: string } | undefined {
+  const id = ranged(args, "id", 0, 255);
+  const serverId = ranged(args, "server-id", 0, 255);
+  if (id !== undefined && serverId !== undefined && id !== serverId) {
+    throw new ConfigError(`--id ${id} and --server-id ${serverId} disagree; give one of them`);
+  }
+  if (id !== undefined) return { id, from: "--id" };
+  if (serverId !== undefined) return { id: serverId, from: "--server-id" };
+  return undefined;
+}
+
+/**
+ * An ensemble member's id from `<dataDir>/myid` (a file holding the id, as in ZooKeeper), when
+ * neither `--id` nor a `myid` key gave one; when one did, a myid file that disagrees is warned
+ * about.
+ */
+function applyMyidFile(config: ServerConfig, deps: ServeConfigDeps, warnings: string[]): void {
+  const path = join(config.dataDir, "myid");
+  const given = config.serverIdFrom !== null;
+  let text: string | null;
+  try {
+    text = deps.readTextFile(path);
+  } catch (error) {
+    if (given) return;
+    throw new ConfigError(`cannot read ${path}: ${(error as Error).message}`);
+  }
+  const ids = config.ensemble.map((m) => m.id).join(", ");
+  const fix = `write this server's id (one of ${ids}) there, e.g. "echo ${
+    config.ensemble[0].id
+  } > ${path}", or pass --id N`;
+  if (text === null) {
+    if (given) return;
+    throw new ConfigError(
+      `this server is an ensemble member (server.N lines in ${config.ensembleFrom}) but has no id: ` +
+        `no --id flag, no myid key, and no file ${path}; ${fix}`,
+    );
+  }
+  const trimmed = text.trim();
+  const id = /^\d{1,3}$/.test(trimmed) ? Number(trimmed) : NaN;
+  if (!(id >= 0 && id <= 255)) {
+    if (given) {
+      warnings.push(
+        `${path} does not hold a server id ("${trimmed}"); ${config.serverIdFrom} is used`,
+      );
+      return;
+    }
+    throw new ConfigError(
+      `${path} must hold this server's id, an integer in [0, 255], not "${trimmed}"; ${fix}`,
+    );
+  }
+  if (!given) {
+    config.serverId = id;
+    config.serverIdFrom = path;
+  } else if (id !== config.serverId) {
+    warnings.push(
+      `${path} says this server is ${id}, but ${config.serverIdFrom} makes it ${config.serverId}; ` +
+        `${config.serverId} is used`,
+    );
+  }
+}
+
 /**
  * The settings `corral serve ARGS` runs with, and the warnings the config file produced. Throws
  * {@linkcode ConfigError} for a bad file or value and {@linkcode UsageError} for a bad flag.
+ * Files are read through `deps` (by default from disk).
  *
  * @example
  * ```ts
@@ -42,7 +135,10 @@ function ranged(args: ParsedArgs, name: string, min: number, max: number): numbe
  * config.cborClientPort; // 0
  * ```
  */
-export function resolveServeConfig(args: ParsedArgs): { config: ServerConfig; warnings: string[] } {
+export function resolveServeConfig(
+  args: ParsedArgs,
+  deps: ServeConfigDeps = realDeps,
+): { config: ServerConfig; warnings: string[] } {
   if (args.positionals.length > 0) {
     throw new UsageError(`serve: unexpected argument "${args.positionals[0]}"`);
   }
@@ -50,12 +146,8 @@ export function resolveServeConfig(args: ParsedArgs): { config: ServerConfig; wa
   const warnings: string[] = [];
   const file = args.str("config");
   if (file !== undefined) {
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (error) {
-      throw new ConfigError(`cannot read config file ${file}: ${(error as Error).message}`);
-    }
+    const text = read(deps, file, "config file");
+    if (text === null) throw new ConfigError(`cannot read config file ${file}: no such file`);
     warnings.push(...applyConfigText(config, text, file));
   }
   const port = ranged(args, "port", 0, 65535);
@@ -72,7 +164,11 @@ export function resolveServeConfig(args: ParsedArgs): { config: ServerConfig; wa
   config.snapRetainCount = ranged(args, "snap-retain-count", 1, 1000) ?? config.snapRetainCount;
   if (args.bool("in-memory")) config.inMemory = true;
   config.tickMs = ranged(args, "tick-ms", 1, 600_000) ?? config.tickMs;
-  config.serverId = ranged(args, "server-id", 0, 255) ?? config.serverId;
+  const id = idFlag(args);
+  if (id !== undefined) {
+    config.serverId = id.id;
+    config.serverIdFrom = id.from;
+  }
   config.maxClientCnxns = ranged(args, "max-client-cnxns", 0, 1_000_000) ?? config.maxClientCnxns;
   const level = args.str("log-level");
   if (level !== undefined) {
@@ -81,6 +177,16 @@ export function resolveServeConfig(args: ParsedArgs): { config: ServerConfig; wa
     }
     config.logLevel = level;
   }
+  if (config.ensemble.length > 0) {
+    if (config.inMemory) {
+      throw new ConfigError(
+        `--in-memory cannot run an ensemble member (server.N lines in ${config.ensembleFrom}): ` +
+          "a member must keep its txn log, or it could forget writes the quorum acknowledged",
+      );
+    }
+    applyMyidFile(config, deps, warnings);
+  }
+  warnings.push(...checkConfig(config));
   return { config, warnings };
 }
 
@@ -106,12 +212,21 @@ export async function runServe(argv: readonly string[], io: CliIo): Promise<numb
   for (const warning of warnings) logger.log("warn", "config warning", { warning });
   const server = await start(config, logger);
   if (server === null) return exitCodes.failed;
-  const signal = await new Promise<string>((resolve) => {
-    const off = io.onStopSignal((name) => {
-      off();
-      resolve(name);
-    });
-  });
+  let off = () => {};
+  const signal = await Promise.race([
+    new Promise<string>((resolve) => {
+      off = io.onStopSignal((name) => {
+        off();
+        resolve(name);
+      });
+    }),
+    // The server stopped by itself (it could not go on; it logged why).
+    server.stopped.then(() => null),
+  ]);
+  if (signal === null) {
+    off();
+    return exitCodes.failed;
+  }
   logger.log("info", "stopping", { signal });
   return await stop(server, logger);
 }
@@ -135,12 +250,27 @@ async function start(config: ServerConfig, logger: Logger): Promise<CorralServer
     });
     return null;
   }
+  const ensemble = ensembleOptions(config);
   logger.log("info", "starting", {
     dataDir: config.dataDir,
     serverId: config.serverId,
     tickMs: config.tickMs,
     maxClientCnxns: config.maxClientCnxns,
+    mode: ensemble ? "ensemble" : "standalone",
   });
+  if (ensemble) {
+    logger.log("info", "ensemble members", {
+      serverId: config.serverId,
+      members: ensemble.members.map((m) =>
+        `server.${m.id}=${
+          m.host.includes(":") ? `[${m.host}]` : m.host
+        }:${m.peerPort}:${m.electionPort}${m.observer ? ":observer" : ""}`
+      ),
+      peerTickMs: ensemble.peerTickMs,
+      initLimitMs: ensemble.initLimitMs ?? initLimitMsDefault,
+      syncLimitMs: ensemble.syncLimitMs ?? syncLimitMsDefault,
+    });
+  }
   return await startWith(config, logger);
 }
 
@@ -158,6 +288,7 @@ async function startWith(config: ServerConfig, logger: Logger): Promise<CorralSe
       dataLogDir: config.inMemory ? undefined : config.dataLogDir,
       snapCount: config.snapCount,
       snapRetainCount: config.snapRetainCount,
+      ensemble: ensembleOptions(config),
       logger,
     });
   } catch (error) {
