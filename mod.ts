@@ -27,6 +27,7 @@ export {
   defaultConfig,
   type ServerConfig,
 } from "./src/server/config.ts";
+export type { EnsembleMember, EnsembleOptions } from "./src/server/ensemble_types.ts";
 export { jsonLogger, type Logger, type LogLevel, silentLogger } from "./src/server/log.ts";
 export type { Address, Listener, NetAdapter, Socket, SocketHandlers } from "./src/net/types.ts";
 export type { SnapshotInfo } from "./src/storage/types.ts";

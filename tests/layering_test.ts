@@ -17,7 +17,7 @@ const allowed: Record<string, string[]> = {
   zab: ["tree"],
   sim: ["tree", "zab", "storage", "replica", "wire"],
   replica: ["tree", "session", "watch", "wire", "storage"],
-  server: ["tree", "session", "watch", "wire", "storage", "net", "replica"],
+  server: ["tree", "session", "watch", "wire", "storage", "net", "replica", "zab"],
   client: ["tree", "wire", "net"],
   cli: ["tree", "wire", "net", "replica", "server", "client", "storage"],
 };

@@ -9,13 +9,14 @@ import { Replica } from "../replica/replica.ts";
 import type { HostCall, ReplicaAction, ReplicaEvent } from "../replica/types.ts";
 import { encodeSnapshot, FileStore } from "../storage/file_store.ts";
 import { MemoryStore } from "../storage/memory_store.ts";
-import type { DurableStore, SnapshotInfo, TxnStore } from "../storage/types.ts";
+import type { DurableStore, Recovered, SnapshotInfo, TxnStore } from "../storage/types.ts";
 import { encodeFrame, FrameDecoder } from "../wire/frame.ts";
 import { parseConnect, parseRequest, type ServerMessage } from "../wire/messages.ts";
 import type { Listener, NetAdapter, Socket, SocketHandlers } from "../net/types.ts";
 import { defaultAdapter } from "../net/mod.ts";
 import { type Logger, silentLogger } from "./log.ts";
 import type { EnsembleOptions } from "./ensemble_types.ts";
+import { Ensemble, type EnsembleStatus } from "./ensemble.ts";
 
 /** How to run a server; every field has a default. */
 export interface BaseServerOptions {
@@ -70,6 +71,10 @@ export interface CorralServer {
   readonly store: TxnStore;
   /** What recovery did at start (empty for an in-memory store). */
   readonly recoveryNotes: readonly string[];
+  /** The ensemble member's state, phase, leader and epoch; null in standalone mode. */
+  readonly ensembleStatus: EnsembleStatus | null;
+  /** Resolves once the server has stopped, by `close()` or because it could not go on. */
+  readonly stopped: Promise<void>;
   /** Takes a snapshot now (also done every `snapCount` txns); resolves when it is durable. */
   snapshot(): Promise<SnapshotInfo | null>;
   /** Stops accepting, closes every connection, stops the clock and the store. Idempotent. */
@@ -107,10 +112,15 @@ export async function startServer(options: ServerOptions = {}): Promise<CorralSe
       log: (level, message, fields) => logger.log(level, message, fields),
     })
     : new MemoryStore());
+  if (options.ensemble && !isDurable(store)) {
+    throw new Error("an ensemble member keeps a txn log: give it a data directory");
+  }
   const host = new ServerHost(options, store);
   try {
     await host.recover();
-    await host.listen(options.adapter ?? await defaultAdapter(), options.hostname ?? "0.0.0.0");
+    const adapter = options.adapter ?? await defaultAdapter();
+    await host.listen(adapter, options.hostname ?? "0.0.0.0");
+    if (options.ensemble) await host.joinEnsemble(options.ensemble, adapter);
   } catch (error) {
     await host.close();
     throw error;
@@ -140,6 +150,18 @@ class ServerHost implements CorralServer {
   #timer: ReturnType<typeof setInterval> | null = null;
   #nextConnId = 1;
   #closed = false;
+  #recovered: Recovered = {
+    snapshot: null,
+    records: [],
+    epochs: { acceptedEpoch: 0, currentEpoch: 0 },
+    notes: [],
+  };
+  #ensemble: Ensemble | null = null;
+  #stepping = false;
+  readonly #pendingEvents: ReplicaEvent[] = [];
+  readonly #serverId: number;
+  #resolveStopped!: () => void;
+  readonly stopped = new Promise<void>((resolve) => this.#resolveStopped = resolve);
 
   constructor(options: ServerOptions, store: TxnStore) {
     const serverId = options.serverId ?? 1;
@@ -153,6 +175,7 @@ class ServerHost implements CorralServer {
     this.store = store;
     this.#snapCount = options.snapCount ?? 100_000;
     this.#port = options.port ?? limits.cborClientPortDefault;
+    this.#serverId = serverId;
     this.replica = new Replica({
       serverId,
       tickMs: this.#tickMs,
@@ -162,10 +185,16 @@ class ServerHost implements CorralServer {
       frameBytesMax: this.#frameBytesMax,
       superDigest: options.superDigest ?? null,
     });
-    this.store.onDurable((zxid) => this.#onDurable(zxid));
-    this.store.onFailure((zxid, error) =>
-      this.#step({ type: "storageFailed", zxid, message: error.message })
+    this.store.onDurable((zxid) =>
+      this.#ensemble ? this.#ensemble.logged(zxid) : this.#onDurable(zxid)
     );
+    this.store.onFailure((zxid, error) => {
+      if (this.#ensemble) {
+        // A member that cannot log cannot vote for anything: leave, loudly.
+        return this.#fatal(`the txn log failed at zxid ${zxid}: ${error.message}`);
+      }
+      this.#step({ type: "storageFailed", zxid, message: error.message });
+    });
   }
 
   /** Loads what the store recovered into the replica, before serving anyone. */
@@ -174,6 +203,7 @@ class ServerHost implements CorralServer {
     const started = Date.now();
     const recovered = await this.store.recover();
     this.replica.restore(recovered.snapshot, recovered.records);
+    this.#recovered = recovered;
     // Every data dir carries its epochs from the first start on (standalone: both 0); the
     // ensemble's discovery phase reads and advances them.
     await this.store.writeEpochs(recovered.epochs);
@@ -189,11 +219,51 @@ class ServerHost implements CorralServer {
     });
   }
 
+  /** Starts this server's part in an ensemble: it serves clients once it has a leader. */
+  async joinEnsemble(options: EnsembleOptions, adapter: NetAdapter): Promise<void> {
+    this.#step({ type: "role", role: "down", epoch: 0, nowMs: Date.now() });
+    this.#ensemble = new Ensemble({
+      myId: this.#serverId,
+      options,
+      adapter,
+      store: this.store as DurableStore,
+      recovered: this.#recovered,
+      logger: this.#logger,
+      host: {
+        stepReplica: (event) => this.#step(event),
+        captureImage: () => this.replica.captureImage(),
+        rebuild: (state) => {
+          this.replica.reload(state.snapshot, state.records);
+          this.#txnsSinceSnapshot = state.records.length;
+        },
+        fatal: (reason) => this.#fatal(reason),
+      },
+    });
+    this.#recovered = { ...this.#recovered, records: [] }; // the peer holds the history now
+    await this.#ensemble.start();
+  }
+
+  get ensembleStatus(): EnsembleStatus | null {
+    return this.#ensemble?.status ?? null;
+  }
+
+  #fatal(reason: string): void {
+    if (this.#closed) return;
+    this.#logger.log("error", "stopping: the server cannot go on", { reason });
+    void this.close();
+  }
+
   #onDurable(zxid: number): void {
-    const before = this.replica.tree.lastZxid;
     this.#step({ type: "durable", zxid });
-    this.#txnsSinceSnapshot += Math.max(0, this.replica.tree.lastZxid - before);
-    if (this.#txnsSinceSnapshot >= this.#snapCount && this.#snapshotting === null) {
+  }
+
+  /** Counts applied txns; takes a snapshot every `snapCount` (not while syncing a new leader). */
+  #countApplied(count: number): void {
+    this.#txnsSinceSnapshot += count;
+    if (
+      this.#txnsSinceSnapshot >= this.#snapCount && this.#snapshotting === null &&
+      this.replica.role !== "down"
+    ) {
       void this.snapshot();
     }
   }
@@ -244,6 +314,7 @@ class ServerHost implements CorralServer {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer !== null) clearInterval(this.#timer);
+    await this.#ensemble?.close();
     await this.#listener?.close();
     for (const conn of this.#conns.values()) {
       this.#clearHandshakeTimer(conn);
@@ -252,6 +323,7 @@ class ServerHost implements CorralServer {
     await this.#snapshotting;
     await this.store.close();
     this.#logger.log("info", "stopped", {});
+    this.#resolveStopped();
   }
 
   #accept(socket: Socket): SocketHandlers {
@@ -367,21 +439,42 @@ class ServerHost implements CorralServer {
     this.#step({ type: "disconnect", connId });
   }
 
+  /**
+   * Feeds the replica one event and carries out its actions. Never re-entrant: an event raised
+   * while actions run (a leader's commit, say) waits its turn, so the replica's sends leave in the
+   * order it produced them.
+   */
   #step(event: ReplicaEvent): void {
-    if (this.#closed && event.type !== "disconnect") return;
-    let actions: ReplicaAction[];
+    this.#pendingEvents.push(event);
+    if (this.#stepping) return;
+    this.#stepping = true;
     try {
-      actions = this.replica.step(event);
-    } catch (e) {
-      // A broken invariant: stop loudly rather than serve from a state we no longer trust.
-      this.#logger.log("error", "replica invariant violated; stopping", {
-        error: String(e),
-        event: event.type,
-      });
-      void this.close();
-      throw e;
+      while (this.#pendingEvents.length > 0) {
+        const next = this.#pendingEvents.shift()!;
+        if (this.#closed && next.type !== "disconnect") continue;
+        const before = this.replica.tree.lastZxid;
+        let actions: ReplicaAction[];
+        try {
+          actions = this.replica.step(next);
+        } catch (e) {
+          // A broken invariant: stop loudly rather than serve from a state we no longer trust.
+          this.#logger.log("error", "replica invariant violated; stopping", {
+            error: String(e),
+            event: next.type,
+          });
+          this.#pendingEvents.length = 0;
+          void this.close();
+          throw e;
+        }
+        for (const action of actions) this.#carryOut(action);
+        if (next.type === "commit") this.#countApplied(next.records.length);
+        else if (next.type === "durable" && this.replica.tree.lastZxid !== before) {
+          this.#countApplied(this.replica.tree.lastZxid - before);
+        }
+      }
+    } finally {
+      this.#stepping = false;
     }
-    for (const action of actions) this.#carryOut(action);
   }
 
   #carryOut(action: ReplicaAction): void {
@@ -400,7 +493,14 @@ class ServerHost implements CorralServer {
         return;
       }
       case "persist":
+        if (this.#ensemble) return this.#ensemble.propose(action.records);
         return this.store.append(action.records);
+      case "forward":
+        return this.#ensemble?.forward(action.forward);
+      case "reply":
+        return this.#ensemble?.reply(action.to, action.reply);
+      case "touch":
+        return this.#ensemble?.touch(action.sessionIds);
       case "log":
         return this.#logger.log(action.level, action.message, action.fields);
       case "hostCall":
