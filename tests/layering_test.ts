@@ -15,9 +15,10 @@ const allowed: Record<string, string[]> = {
   storage: ["tree", "wire"],
   net: [],
   zab: ["tree"],
-  sim: ["tree", "zab", "storage", "replica", "wire"],
+  sim: ["tree", "zab", "storage", "replica", "wire", "ensemble"],
   replica: ["tree", "session", "watch", "wire", "storage"],
-  server: ["tree", "session", "watch", "wire", "storage", "net", "replica", "zab"],
+  ensemble: ["tree", "wire", "storage", "replica", "zab"],
+  server: ["tree", "session", "watch", "wire", "storage", "net", "replica", "ensemble"],
   client: ["tree", "wire", "net"],
   cli: ["tree", "wire", "net", "replica", "server", "client", "storage"],
 };

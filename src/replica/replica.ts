@@ -111,6 +111,7 @@ export class Replica {
   #nowTick = 0;
   #nowMs = 0;
   #role: ReplicaRole = "standalone";
+  #appliedCount = 0;
   /** Connections waiting for their new session's createSession txn, by session id. */
   readonly #connecting = new Map<number, number>();
   /** Follower: sessions active since the last tick, reported to the leader. */
@@ -216,6 +217,11 @@ export class Replica {
   /** The replica's current part in the ensemble. */
   get role(): ReplicaRole {
     return this.#role;
+  }
+
+  /** Txns applied since this replica was made (restored ones not counted). */
+  get appliedCount(): number {
+    return this.#appliedCount;
   }
 
   /** Number of open client connections. */
@@ -675,6 +681,7 @@ export class Replica {
     // Reads queued before this write on its connection must see the tree as it was before it.
     if (conn && entry.item) this.#drainUntil(conn, entry.item);
     const applied = this.#tree.apply(record);
+    this.#appliedCount++;
     this.#changes.forgetApplied(record.zxid);
     this.#applySessionEffects(record.txn, conn);
     this.#fireWatches(applied, record.zxid);

@@ -1,30 +1,14 @@
 /**
- * The ensemble shell: hosts a pure ZAB {@linkcode Peer} next to the server's replica. It moves
- * peer messages over two {@linkcode PeerLinks} channels (election notifications on the election
- * port, everything else on the peer port), ticks the peer, makes its epochs and log durable
- * through the store, and turns its decisions into replica events: `commit` applies txns, `role`
- * says whether and how the replica serves clients, and a follower's forwarded requests, the
- * leader's replies and session touches travel the same FIFO peer link as the proposals.
- *
- * Order matters and is kept by one queue: every action (the peer's and the replica's sends) runs
- * in the order it was produced, and an action that must be durable first (epochs, truncation,
- * snapshot install) holds back everything after it until it is.
+ * The ensemble's I/O: peer links over TCP (election notifications on the election port,
+ * everything else on the peer port), the peer tick, and the member's durable actions. All
+ * decisions are in the pure {@linkcode EnsembleNode} (src/ensemble/node.ts); this file carries
+ * out what it asks, in order: an action that must be durable first (epochs, truncation, snapshot
+ * install) holds back every later one until it is, so an acknowledgement never leaves before what
+ * it acknowledges.
  * @module
  */
-import { Peer, type PeerAction, type PeerEvent } from "../zab/peer.ts";
-import type { PeerMessage } from "../zab/messages.ts";
-import { parsePeerMessage } from "../zab/validate.ts";
-import type { Membership } from "../zab/types.ts";
-import type { TxnRecord } from "../tree/txn.ts";
-import type { DurableStore, Recovered, SnapshotImage } from "../storage/types.ts";
-import { bodyToNode, bodyToSession, nodeToBody, sessionToBody } from "../storage/codec.ts";
-import type {
-  ForwardedRequest,
-  ForwardReply,
-  ReplicaEvent,
-  ReplicaRole,
-} from "../replica/types.ts";
-import { parseRequest, type ServerMessage } from "../wire/messages.ts";
+import type { Channel, NodeAction, NodeEvent } from "../ensemble/node.ts";
+import type { DurableStore } from "../storage/types.ts";
 import type { NetAdapter } from "../net/types.ts";
 import { PeerLinks } from "./peer_links.ts";
 import type { Logger } from "./log.ts";
@@ -35,128 +19,80 @@ import {
   syncLimitMsDefault,
 } from "./ensemble_types.ts";
 
-/** What the ensemble needs from the server that hosts it. */
-export interface EnsembleHost {
-  /** Feeds the replica (and carries out its actions). */
-  stepReplica(event: ReplicaEvent): void;
-  /** A consistent image of the applied state (for a learner that needs a SNAP). */
-  captureImage(): SnapshotImage;
-  /** Replaces the replica's state with what storage holds now (after TRUNC or SNAP). */
-  rebuild(state: { snapshot: SnapshotImage | null; records: readonly TxnRecord[] }): void;
-  /** Something the server cannot go on from (a broken invariant, a failed disk). */
-  fatal(reason: string): void;
-}
+/** The member's actions that this shell carries out (the rest are the server's client I/O). */
+export type PeerSideAction = Extract<
+  NodeAction,
+  { type: "peerSend" | "persistEpochs" | "appendLog" | "truncate" | "installSnapshot" }
+>;
 
-/** How to start an ensemble member. */
-export interface EnsembleStart {
+/** How to start the shell. */
+export interface EnsembleShellOptions {
   myId: number;
   options: EnsembleOptions;
   adapter: NetAdapter;
   store: DurableStore;
-  /** What the store recovered at start (the replica holds it applied). */
-  recovered: Recovered;
-  host: EnsembleHost;
   logger: Logger;
+  /** Feeds the member an event (the server steps it and carries out its actions). */
+  step(event: NodeEvent): void;
+  /** Something the member cannot go on from (a failed disk, a broken invariant). */
+  fatal(reason: string): void;
 }
 
-/** Host-level messages on the peer link, beside ZAB's own. */
-type HostMessage =
-  | { type: "REQUEST"; forward: ForwardedRequest }
-  | { type: "REPLY"; reply: ForwardReply }
-  | { type: "TOUCH"; sessionIds: number[] };
-
-type QueuedAction = PeerAction | { type: "hostSend"; to: number; msg: HostMessage };
-
-/** The peer's role, as the admin views and logs show it. */
-export interface EnsembleStatus {
-  state: string;
-  phase: string;
-  leader: number | null;
-  epoch: number;
-  lastZxid: number;
-  committedZxid: number;
+/** Peer tick and liveness limits, in ticks, from an ensemble's options. */
+export function ensembleTicks(options: EnsembleOptions): {
+  peerTickMs: number;
+  initLimitTicks: number;
+  syncLimitTicks: number;
+} {
+  const peerTickMs = options.peerTickMs ?? peerTickMsDefault;
+  const ticks = (ms: number) => Math.max(1, Math.ceil(ms / peerTickMs));
+  return {
+    peerTickMs,
+    initLimitTicks: ticks(options.initLimitMs ?? initLimitMsDefault),
+    syncLimitTicks: ticks(options.syncLimitMs ?? syncLimitMsDefault),
+  };
 }
 
-/** One member of a running ensemble. */
-export class Ensemble {
-  readonly #start: EnsembleStart;
-  readonly #peer: Peer;
-  readonly #peerLinks: PeerLinks;
-  readonly #electionLinks: PeerLinks;
+/** The network, clock and disk side of one ensemble member. */
+export class EnsembleShell {
+  readonly #o: EnsembleShellOptions;
+  readonly #links: Record<Channel, PeerLinks>;
   readonly #peerTickMs: number;
   readonly #syncLimitTicks: number;
-  #queue: QueuedAction[] = [];
+  #queue: PeerSideAction[] = [];
   #pumping = false;
   #timer: ReturnType<typeof setInterval> | null = null;
   #ticksDone = 0;
   #startedMs = 0;
   #closed = false;
-  #role: ReplicaRole = "down";
 
-  constructor(start: EnsembleStart) {
-    this.#start = start;
-    const { myId, options, recovered } = start;
-    const me = options.members.find((m) => m.id === myId);
-    if (!me) throw new RangeError(`server ${myId} is not a member of the ensemble`);
-    const membership: Membership = {
-      voters: options.members.filter((m) => !m.observer).map((m) => m.id),
-      observers: options.members.filter((m) => m.observer).map((m) => m.id),
-    };
-    this.#peerTickMs = options.peerTickMs ?? peerTickMsDefault;
-    const ticks = (ms: number) => Math.max(1, Math.ceil(ms / this.#peerTickMs));
-    this.#syncLimitTicks = ticks(options.syncLimitMs ?? syncLimitMsDefault);
-    this.#peer = new Peer({
-      myId,
-      membership,
-      epochs: recovered.epochs,
-      baseZxid: recovered.snapshot?.zxid ?? 0,
-      history: recovered.records,
-      initLimitTicks: ticks(options.initLimitMs ?? initLimitMsDefault),
-      syncLimitTicks: this.#syncLimitTicks,
-      captureImage: () => imageToWire(start.host.captureImage()),
-    });
+  constructor(o: EnsembleShellOptions) {
+    this.#o = o;
+    const { peerTickMs, syncLimitTicks } = ensembleTicks(o.options);
+    this.#peerTickMs = peerTickMs;
+    this.#syncLimitTicks = syncLimitTicks;
     const log = (level: "debug" | "info" | "warn" | "error", message: string, fields?: object) =>
-      start.logger.log(level, message, fields as Record<string, unknown> | undefined);
-    this.#peerLinks = new PeerLinks({
-      myId,
-      channel: "peer",
-      members: options.members.map((m) => ({ id: m.id, host: m.host, port: m.peerPort })),
-      adapter: start.adapter,
-      onMessage: (from, message) => this.#onPeerMessage(from, message),
-      onLinkDown: (peer) => this.#step({ type: "linkDown", peer }),
-      log,
-    });
-    this.#electionLinks = new PeerLinks({
-      myId,
-      channel: "election",
-      members: options.members.map((m) => ({ id: m.id, host: m.host, port: m.electionPort })),
-      adapter: start.adapter,
-      onMessage: (from, message) => this.#onElectionMessage(from, message),
-      onLinkDown: () => {},
-      log,
-    });
+      o.logger.log(level, message, fields as Record<string, unknown> | undefined);
+    const links = (channel: Channel, port: "peerPort" | "electionPort") =>
+      new PeerLinks({
+        myId: o.myId,
+        channel,
+        members: o.options.members.map((m) => ({ id: m.id, host: m.host, port: m[port] })),
+        adapter: o.adapter,
+        onMessage: (from, message) => o.step({ type: "peerMessage", from, channel, message }),
+        // Only the peer channel's state matters to ZAB: a lost notification is resent.
+        onLinkDown: (peer) => channel === "peer" && o.step({ type: "linkDown", peer }),
+        log,
+      });
+    this.#links = { peer: links("peer", "peerPort"), election: links("election", "electionPort") };
   }
 
-  /** Where the peer is: state, phase, leader, epoch and zxids. */
-  get status(): EnsembleStatus {
-    const s = this.#peer.status;
-    return {
-      state: s.state,
-      phase: s.phase,
-      leader: s.leader,
-      epoch: s.epochs.currentEpoch,
-      lastZxid: s.lastZxid,
-      committedZxid: s.committedZxid,
-    };
-  }
-
-  /** Listens on the peer and election ports, starts looking for a leader and ticking. */
+  /** Listens on the peer and election ports and starts the peer tick. */
   async start(): Promise<void> {
-    await this.#peerLinks.start();
-    await this.#electionLinks.start();
+    await this.#links.peer.start();
+    await this.#links.election.start();
     this.#startedMs = Date.now();
     this.#timer = setInterval(() => this.#onTimer(), this.#peerTickMs);
-    this.#step({ type: "start" });
   }
 
   /** Stops ticking and closes every link. Idempotent. */
@@ -164,46 +100,15 @@ export class Ensemble {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer !== null) clearInterval(this.#timer);
-    await this.#peerLinks.close();
-    await this.#electionLinks.close();
+    await this.#links.peer.close();
+    await this.#links.election.close();
   }
 
-  // ---- from the server -----------------------------------------------------------------------
-
-  /** Leader: the replica ordered these records; replicate them. */
-  propose(records: TxnRecord[]): void {
-    const { state, phase } = this.#peer.status;
-    // The replica learns it no longer leads through the queue; until then it may still order.
-    // Those records die with its role change (and a future leader's TRUNC).
-    if (this.#role !== "leader" || state !== "LEADING" || phase !== "BROADCAST") return;
-    this.#step({ type: "propose", records });
+  /** Carries out `action` after every earlier one (and once earlier durable ones are done). */
+  carryOut(action: PeerSideAction): void {
+    this.#queue.push(action);
+    if (!this.#pumping) void this.#pump();
   }
-
-  /** Records up to `zxid` that the peer logged are durable. */
-  logged(zxid: number): void {
-    this.#step({ type: "logged", zxid });
-  }
-
-  /** Follower: hand a request to the leader. */
-  forward(forward: ForwardedRequest): void {
-    const leader = this.#peer.status.leader;
-    if (leader === null || leader === this.#start.myId) return;
-    this.#enqueue([{ type: "hostSend", to: leader, msg: { type: "REQUEST", forward } }]);
-  }
-
-  /** Leader: answer a follower's forwarded request. */
-  reply(to: number, reply: ForwardReply): void {
-    this.#enqueue([{ type: "hostSend", to, msg: { type: "REPLY", reply } }]);
-  }
-
-  /** Follower: tell the leader which sessions were active. */
-  touch(sessionIds: number[]): void {
-    const leader = this.#peer.status.leader;
-    if (leader === null || leader === this.#start.myId) return;
-    this.#enqueue([{ type: "hostSend", to: leader, msg: { type: "TOUCH", sessionIds } }]);
-  }
-
-  // ---- the peer ------------------------------------------------------------------------------
 
   #onTimer(): void {
     // Ticks count wall time: a process paused (SIGSTOP) sees, when it resumes, that it has not
@@ -211,204 +116,48 @@ export class Ensemble {
     const due = Math.floor((Date.now() - this.#startedMs) / this.#peerTickMs) - this.#ticksDone;
     const steps = Math.min(Math.max(due, 1), this.#syncLimitTicks + 1);
     this.#ticksDone += Math.max(due, 1);
-    for (let i = 0; i < steps && !this.#closed; i++) this.#step({ type: "tick" });
-  }
-
-  #step(event: PeerEvent): void {
-    if (this.#closed) return;
-    let actions: PeerAction[];
-    try {
-      actions = this.#peer.step(event);
-    } catch (error) {
-      return this.#start.host.fatal(`ZAB invariant violated on ${event.type}: ${error}`);
-    }
-    this.#enqueue(actions);
-  }
-
-  #enqueue(actions: readonly QueuedAction[]): void {
-    this.#queue.push(...actions);
-    if (!this.#pumping) void this.#pump();
+    for (let i = 0; i < steps && !this.#closed; i++) this.#o.step({ type: "peerTick" });
   }
 
   async #pump(): Promise<void> {
     this.#pumping = true;
     try {
       while (this.#queue.length > 0 && !this.#closed) {
-        const action = this.#queue.shift()!;
-        const pending = this.#carryOut(action);
+        const pending = this.#do(this.#queue.shift()!);
         if (pending) await pending;
       }
     } catch (error) {
-      this.#start.host.fatal(`ensemble storage failed: ${(error as Error).message}`);
+      this.#o.fatal(`ensemble storage failed: ${(error as Error).message}`);
     } finally {
       this.#pumping = false;
     }
   }
 
-  #carryOut(action: QueuedAction): Promise<void> | void {
-    const { store, host, logger } = this.#start;
+  #do(action: PeerSideAction): Promise<void> | void {
+    const { store, logger, step } = this.#o;
     switch (action.type) {
-      case "send":
-        if (action.msg.type === "NOTIFICATION") this.#electionLinks.send(action.to, action.msg);
-        else this.#peerLinks.send(action.to, action.msg);
-        return;
-      case "hostSend":
-        return this.#peerLinks.send(action.to, action.msg);
+      case "peerSend":
+        return this.#links[action.channel].send(action.to, action.message);
       case "persistEpochs":
         return store.writeEpochs(action.epochs);
-      case "log":
+      case "appendLog":
         return store.append(action.records);
-      case "commit":
-        return host.stepReplica({ type: "commit", records: action.records });
       case "truncate":
         return (async () => {
           logger.log("info", "truncating the log (TRUNC from the leader)", { zxid: action.zxid });
           await store.truncateAfter(action.zxid);
-          host.rebuild(await store.reload());
+          const state = await store.reload();
+          step({ type: "rebuilt", snapshot: state.snapshot, records: state.records });
         })();
       case "installSnapshot":
         return (async () => {
-          const image = imageFromWire(action.image);
-          if (image === null || image.zxid !== action.zxid) {
-            throw new Error("the leader sent a malformed snapshot");
-          }
           logger.log("info", "installing the leader's snapshot (SNAP)", {
-            zxid: image.zxid,
-            nodes: image.nodes.length,
+            zxid: action.image.zxid,
+            nodes: action.image.nodes.length,
           });
-          await store.installSnapshot(image);
-          host.rebuild({ snapshot: image, records: [] });
+          await store.installSnapshot(action.image);
+          step({ type: "rebuilt", snapshot: action.image, records: [] });
         })();
-      case "role": {
-        const role: ReplicaRole = !action.serving
-          ? "down"
-          : action.state === "LEADING"
-          ? "leader"
-          : action.state === "FOLLOWING"
-          ? "follower"
-          : "observer";
-        logger.log("info", "role", {
-          state: action.state,
-          phase: action.phase,
-          leader: action.leader,
-          epoch: action.epoch,
-          serving: action.serving,
-        });
-        this.#role = role;
-        return host.stepReplica({ type: "role", role, epoch: action.epoch, nowMs: Date.now() });
-      }
     }
   }
-
-  // ---- from the network ----------------------------------------------------------------------
-
-  #onElectionMessage(from: number, message: unknown): void {
-    const parsed = parsePeerMessage(message);
-    if (parsed === null || parsed.type !== "NOTIFICATION") {
-      return this.#drop(from, "election", message);
-    }
-    this.#step({ type: "message", from, msg: parsed });
-  }
-
-  #onPeerMessage(from: number, message: unknown): void {
-    const type = (message as { type?: unknown } | null)?.type;
-    if (type === "REQUEST" || type === "REPLY" || type === "TOUCH") {
-      return this.#onHostMessage(from, message as Record<string, unknown>);
-    }
-    const parsed: PeerMessage | null = parsePeerMessage(message);
-    if (parsed === null || parsed.type === "NOTIFICATION") return this.#drop(from, "peer", message);
-    this.#step({ type: "message", from, msg: parsed });
-  }
-
-  #onHostMessage(from: number, message: Record<string, unknown>): void {
-    const nowMs = Date.now();
-    const leader = this.#peer.status.leader;
-    if (message.type === "REQUEST") {
-      if (this.#role !== "leader") return; // the follower learns of the new leader by itself
-      const forward = parseForward(message.forward);
-      if (forward === null) return this.#drop(from, "peer", message);
-      return this.#start.host.stepReplica({ type: "forwarded", from, nowMs, forward });
-    }
-    if (message.type === "TOUCH") {
-      const ids = message.sessionIds;
-      if (this.#role !== "leader") return;
-      if (!Array.isArray(ids) || !ids.every(Number.isSafeInteger)) {
-        return this.#drop(from, "peer", message);
-      }
-      return this.#start.host.stepReplica({ type: "touch", sessionIds: ids as number[] });
-    }
-    if (from !== leader || (this.#role !== "follower" && this.#role !== "observer")) return;
-    const reply = parseReply(message.reply);
-    if (reply === null) return this.#drop(from, "peer", message);
-    this.#start.host.stepReplica({ type: "reply", reply });
-  }
-
-  #drop(from: number, channel: string, message: unknown): void {
-    this.#start.logger.log("warn", "dropped a malformed message from a peer", {
-      from,
-      channel,
-      type: String((message as { type?: unknown } | null)?.type),
-    });
-  }
-}
-
-// ---- wire shapes of host-level content ------------------------------------------------------
-
-const isInt = (v: unknown): v is number => typeof v === "number" && Number.isSafeInteger(v);
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === "object" && v !== null && !Array.isArray(v);
-
-function parseForward(value: unknown): ForwardedRequest | null {
-  if (!isObject(value) || !isInt(value.sessionId)) return null;
-  if (value.op === "createSession") {
-    if (!isInt(value.timeoutMs) || !(value.password instanceof Uint8Array)) return null;
-    return {
-      op: "createSession",
-      sessionId: value.sessionId,
-      timeoutMs: value.timeoutMs,
-      password: value.password,
-    };
-  }
-  if (value.op !== "request" || !Array.isArray(value.authIds)) return null;
-  const authIds = value.authIds.filter((a): a is { scheme: string; id: string } =>
-    isObject(a) && typeof a.scheme === "string" && typeof a.id === "string"
-  );
-  if (authIds.length !== value.authIds.length) return null;
-  const request = parseRequest(value.request);
-  if (!request.ok) return null;
-  return { op: "request", sessionId: value.sessionId, authIds, request: request.value };
-}
-
-function parseReply(value: unknown): ForwardReply | null {
-  if (!isObject(value) || !isInt(value.sessionId) || !isInt(value.xid)) return null;
-  const { sessionId, xid } = value;
-  if (value.kind === "ordered" || value.kind === "sync") {
-    return isInt(value.zxid) ? { kind: value.kind, sessionId, xid, zxid: value.zxid } : null;
-  }
-  if (value.kind !== "answer" || !isObject(value.message)) return null;
-  const t = value.message.t;
-  if (t !== "res" && t !== "refused") return null;
-  return { kind: "answer", sessionId, xid, message: value.message as unknown as ServerMessage };
-}
-
-/** A snapshot image as a SNAP carries it: the storage codec's compact arrays. */
-function imageToWire(image: SnapshotImage): unknown {
-  return {
-    zxid: image.zxid,
-    nodes: image.nodes.map(nodeToBody),
-    sessions: image.sessions.map(sessionToBody),
-  };
-}
-
-function imageFromWire(value: unknown): SnapshotImage | null {
-  if (!isObject(value) || !isInt(value.zxid)) return null;
-  if (!Array.isArray(value.nodes) || !Array.isArray(value.sessions)) return null;
-  const nodes = value.nodes.map(bodyToNode);
-  const sessions = value.sessions.map(bodyToSession);
-  if (nodes.some((n) => n === null) || sessions.some((s) => s === null)) return null;
-  return {
-    zxid: value.zxid,
-    nodes: nodes as NonNullable<(typeof nodes)[number]>[],
-    sessions: sessions as NonNullable<(typeof sessions)[number]>[],
-  };
 }

@@ -7,6 +7,7 @@
 import * as limits from "../constants.ts";
 import { Replica } from "../replica/replica.ts";
 import type { HostCall, ReplicaAction, ReplicaEvent } from "../replica/types.ts";
+import { EnsembleNode, type NodeAction, type NodeEvent } from "../ensemble/node.ts";
 import { encodeSnapshot, FileStore } from "../storage/file_store.ts";
 import { MemoryStore } from "../storage/memory_store.ts";
 import type { DurableStore, Recovered, SnapshotInfo, TxnStore } from "../storage/types.ts";
@@ -16,7 +17,17 @@ import type { Listener, NetAdapter, Socket, SocketHandlers } from "../net/types.
 import { defaultAdapter } from "../net/mod.ts";
 import { type Logger, silentLogger } from "./log.ts";
 import type { EnsembleOptions } from "./ensemble_types.ts";
-import { Ensemble, type EnsembleStatus } from "./ensemble.ts";
+import { EnsembleShell, ensembleTicks } from "./ensemble.ts";
+
+/** Where an ensemble member is: ZAB state and phase, its leader, epoch and zxids. */
+export interface EnsembleStatus {
+  state: string;
+  phase: string;
+  leader: number | null;
+  epoch: number;
+  lastZxid: number;
+  committedZxid: number;
+}
 
 /** How to run a server; every field has a default. */
 export interface BaseServerOptions {
@@ -156,9 +167,10 @@ class ServerHost implements CorralServer {
     epochs: { acceptedEpoch: 0, currentEpoch: 0 },
     notes: [],
   };
-  #ensemble: Ensemble | null = null;
+  #node: EnsembleNode | null = null;
+  #shell: EnsembleShell | null = null;
   #stepping = false;
-  readonly #pendingEvents: ReplicaEvent[] = [];
+  readonly #pendingEvents: (ReplicaEvent | NodeEvent)[] = [];
   readonly #serverId: number;
   #resolveStopped!: () => void;
   readonly stopped = new Promise<void>((resolve) => this.#resolveStopped = resolve);
@@ -186,10 +198,10 @@ class ServerHost implements CorralServer {
       superDigest: options.superDigest ?? null,
     });
     this.store.onDurable((zxid) =>
-      this.#ensemble ? this.#ensemble.logged(zxid) : this.#onDurable(zxid)
+      this.#step(this.#node ? { type: "logged", zxid } : { type: "durable", zxid })
     );
     this.store.onFailure((zxid, error) => {
-      if (this.#ensemble) {
+      if (this.#node) {
         // A member that cannot log cannot vote for anything: leave, loudly.
         return this.#fatal(`the txn log failed at zxid ${zxid}: ${error.message}`);
       }
@@ -221,40 +233,53 @@ class ServerHost implements CorralServer {
 
   /** Starts this server's part in an ensemble: it serves clients once it has a leader. */
   async joinEnsemble(options: EnsembleOptions, adapter: NetAdapter): Promise<void> {
-    this.#step({ type: "role", role: "down", epoch: 0, nowMs: Date.now() });
-    this.#ensemble = new Ensemble({
+    const { initLimitTicks, syncLimitTicks } = ensembleTicks(options);
+    const recovered = this.#recovered;
+    this.#node = new EnsembleNode({
+      myId: this.#serverId,
+      membership: {
+        voters: options.members.filter((m) => !m.observer).map((m) => m.id),
+        observers: options.members.filter((m) => m.observer).map((m) => m.id),
+      },
+      replica: this.replica,
+      epochs: recovered.epochs,
+      snapshotZxid: recovered.snapshot?.zxid ?? 0,
+      records: recovered.records,
+      initLimitTicks,
+      syncLimitTicks,
+      nowMs: Date.now,
+    });
+    this.#recovered = { ...recovered, records: [] }; // the peer holds the history now
+    this.#shell = new EnsembleShell({
       myId: this.#serverId,
       options,
       adapter,
       store: this.store as DurableStore,
-      recovered: this.#recovered,
       logger: this.#logger,
-      host: {
-        stepReplica: (event) => this.#step(event),
-        captureImage: () => this.replica.captureImage(),
-        rebuild: (state) => {
-          this.replica.reload(state.snapshot, state.records);
-          this.#txnsSinceSnapshot = state.records.length;
-        },
-        fatal: (reason) => this.#fatal(reason),
-      },
+      step: (event) => this.#step(event),
+      fatal: (reason) => this.#fatal(reason),
     });
-    this.#recovered = { ...this.#recovered, records: [] }; // the peer holds the history now
-    await this.#ensemble.start();
+    await this.#shell.start();
+    this.#run(() => this.#node!.start());
   }
 
   get ensembleStatus(): EnsembleStatus | null {
-    return this.#ensemble?.status ?? null;
+    if (!this.#node) return null;
+    const s = this.#node.status;
+    return {
+      state: s.state,
+      phase: s.phase,
+      leader: s.leader,
+      epoch: s.epochs.currentEpoch,
+      lastZxid: s.lastZxid,
+      committedZxid: s.committedZxid,
+    };
   }
 
   #fatal(reason: string): void {
     if (this.#closed) return;
     this.#logger.log("error", "stopping: the server cannot go on", { reason });
     void this.close();
-  }
-
-  #onDurable(zxid: number): void {
-    this.#step({ type: "durable", zxid });
   }
 
   /** Counts applied txns; takes a snapshot every `snapCount` (not while syncing a new leader). */
@@ -314,7 +339,7 @@ class ServerHost implements CorralServer {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer !== null) clearInterval(this.#timer);
-    await this.#ensemble?.close();
+    await this.#shell?.close();
     await this.#listener?.close();
     for (const conn of this.#conns.values()) {
       this.#clearHandshakeTimer(conn);
@@ -440,11 +465,11 @@ class ServerHost implements CorralServer {
   }
 
   /**
-   * Feeds the replica one event and carries out its actions. Never re-entrant: an event raised
-   * while actions run (a leader's commit, say) waits its turn, so the replica's sends leave in the
-   * order it produced them.
+   * Feeds the replica (or, in an ensemble, the member) one event and carries out its actions.
+   * Never re-entrant: an event raised while actions run (a link going down in a send, say) waits
+   * its turn, so answers leave in the order they were decided.
    */
-  #step(event: ReplicaEvent): void {
+  #step(event: ReplicaEvent | NodeEvent): void {
     this.#pendingEvents.push(event);
     if (this.#stepping) return;
     this.#stepping = true;
@@ -452,32 +477,34 @@ class ServerHost implements CorralServer {
       while (this.#pendingEvents.length > 0) {
         const next = this.#pendingEvents.shift()!;
         if (this.#closed && next.type !== "disconnect") continue;
-        const before = this.replica.tree.lastZxid;
-        let actions: ReplicaAction[];
-        try {
-          actions = this.replica.step(next);
-        } catch (e) {
-          // A broken invariant: stop loudly rather than serve from a state we no longer trust.
-          this.#logger.log("error", "replica invariant violated; stopping", {
-            error: String(e),
-            event: next.type,
-          });
-          this.#pendingEvents.length = 0;
-          void this.close();
-          throw e;
-        }
-        for (const action of actions) this.#carryOut(action);
-        if (next.type === "commit") this.#countApplied(next.records.length);
-        else if (next.type === "durable" && this.replica.tree.lastZxid !== before) {
-          this.#countApplied(this.replica.tree.lastZxid - before);
-        }
+        this.#run(() =>
+          this.#node ? this.#node.step(next as NodeEvent) : this.replica.step(next as ReplicaEvent)
+        );
       }
     } finally {
       this.#stepping = false;
     }
   }
 
-  #carryOut(action: ReplicaAction): void {
+  /** Runs one step of the core, carries out its actions and counts what it applied. */
+  #run(step: () => (ReplicaAction | NodeAction)[]): void {
+    const applied = this.replica.appliedCount;
+    let actions: (ReplicaAction | NodeAction)[];
+    try {
+      actions = step();
+    } catch (e) {
+      // A broken invariant: stop loudly rather than serve from a state we no longer trust.
+      this.#pendingEvents.length = 0;
+      this.#fatal(`invariant violated: ${e instanceof Error ? e.stack ?? e.message : e}`);
+      return;
+    }
+    for (const action of actions) this.#carryOut(action);
+    if (this.replica.appliedCount !== applied) {
+      this.#countApplied(this.replica.appliedCount - applied);
+    }
+  }
+
+  #carryOut(action: ReplicaAction | NodeAction): void {
     switch (action.type) {
       case "send":
         return this.#write(action.connId, action.message);
@@ -493,14 +520,18 @@ class ServerHost implements CorralServer {
         return;
       }
       case "persist":
-        if (this.#ensemble) return this.#ensemble.propose(action.records);
         return this.store.append(action.records);
+      case "peerSend":
+      case "persistEpochs":
+      case "appendLog":
+      case "truncate":
+      case "installSnapshot":
+        return this.#shell?.carryOut(action);
       case "forward":
-        return this.#ensemble?.forward(action.forward);
       case "reply":
-        return this.#ensemble?.reply(action.to, action.reply);
       case "touch":
-        return this.#ensemble?.touch(action.sessionIds);
+        // Only a standalone replica emits these unrouted, and it never does.
+        return;
       case "log":
         return this.#logger.log(action.level, action.message, action.fields);
       case "hostCall":
