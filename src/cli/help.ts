@@ -139,8 +139,6 @@ Ensemble (zoo.cfg keys; two or more server.N lines make this server a member):
   (2281, 2282, 2283) and dataDir, and in each dataDir a file myid holding 1, 2 or 3
   (scripts/cluster in the source tree writes and starts such a cluster):
     tickTime=2000
-    initLimit=5
-    syncLimit=2
     cborClientPort=2281
     dataDir=/var/lib/corral/node1
     server.1=127.0.0.1:2888:3888
