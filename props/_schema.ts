@@ -40,12 +40,15 @@ class Violations {
     }
   }
 
-  path(value: unknown, where: string): void {
+  /** `sequential`: a sequential create's path, which the server completes with a number. */
+  path(value: unknown, where: string, sequential = false): void {
     if (typeof value !== "string") return this.add(`${where} is not a string`);
-    // The basics, restated so a lax validatePath cannot hide a bad path on its own.
-    const basic = value.startsWith("/") && (value === "/" || !value.endsWith("/")) &&
-      !value.includes("//") && !value.split("/").some((name) => name === "." || name === "..");
-    if (!basic || validatePath(value) !== null) {
+    // The basics, restated so a lax validatePath cannot hide a bad path on its own. A sequential
+    // path is judged with its suffix, as ZooKeeper does: "/a/" names "/a/0000000001".
+    const full = sequential ? `${value}0` : value;
+    const basic = full.startsWith("/") && (full === "/" || !full.endsWith("/")) &&
+      !full.includes("//") && !full.split("/").some((name) => name === "." || name === "..");
+    if (!basic || validatePath(value, sequential) !== null) {
       this.add(`${where} ${JSON.stringify(value)} is not a valid path`);
     }
   }
@@ -91,12 +94,20 @@ class Violations {
         return this.version(op.version, `${where}.version`);
       case "setData":
         this.keys(op, ["op", "path", "data", "version", ...extraKeys], where);
-        this.path(op.path, `${where}.path`);
+        this.path(
+          op.path,
+          `${where}.path`,
+          op.mode === "persistentSequential" || op.mode === "ephemeralSequential",
+        );
         this.bytes(op.data, dataBytesMax, `${where}.data`);
         return this.version(op.version, `${where}.version`);
       case "create":
         this.keys(op, ["op", "path", "data", "acl", "mode", ...extraKeys], where);
-        this.path(op.path, `${where}.path`);
+        this.path(
+          op.path,
+          `${where}.path`,
+          op.mode === "persistentSequential" || op.mode === "ephemeralSequential",
+        );
         this.bytes(op.data, dataBytesMax, `${where}.data`);
         this.acl(op.acl, `${where}.acl`);
         if (!(createModes as readonly unknown[]).includes(op.mode)) {
