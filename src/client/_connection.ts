@@ -35,7 +35,8 @@ export type ConnectedMessage = Extract<ServerMessage, { t: "connected" }>;
 export type HandshakeOutcome =
   | { kind: "connected"; connection: Connection; message: ConnectedMessage }
   | { kind: "refused"; err: ErrorCode; message: string }
-  | { kind: "failed"; message: string };
+  /** `silent`: the server took the connection but never answered (paused, overloaded). */
+  | { kind: "failed"; message: string; silent?: boolean };
 
 /**
  * What the owner of a live connection is told.
@@ -133,7 +134,11 @@ export class Connection {
       const timer = setTimeout(
         () =>
           decide(
-            { kind: "failed", message: `no handshake from ${where} within ${timeoutMs} ms` },
+            {
+              kind: "failed",
+              message: `no handshake from ${where} within ${timeoutMs} ms`,
+              silent: true,
+            },
             true,
           ),
         timeoutMs,

@@ -21,7 +21,12 @@ import type {
   ServerLimits,
   ServerMessage,
 } from "../wire/messages.ts";
-import { type ConnectedMessage, Connection, formatAddress } from "./_connection.ts";
+import {
+  type ConnectedMessage,
+  Connection,
+  formatAddress,
+  type HandshakeOutcome,
+} from "./_connection.ts";
 import { WatchRegistry } from "./_watch_registry.ts";
 import {
   type Cancellable,
@@ -71,6 +76,15 @@ const retryDelayMsMinDefault = 10;
 const retryDelayMsMaxDefault = 1_000;
 /** Shortest time one connection attempt (dial + handshake) is given. */
 const attemptTimeoutMsMin = 1_000;
+/**
+ * Time given to an attempt right after an answer from any server: a handshake on a LAN takes
+ * milliseconds, and a paused server (SIGSTOP) accepts the TCP connection but never answers, so
+ * waiting the full attempt time there would hold up a failover. Each silent attempt doubles it,
+ * up to the full time, so a slow network still gets through.
+ */
+const attemptTimeoutMsFirst = 250;
+/** Retry delay after a server that is electing a leader refused: it serves again shortly. */
+const notServingRetryMs = 50;
 /** Largest xid; the next one wraps to 1. */
 const xidMax = 0x7fffffff;
 
@@ -164,6 +178,8 @@ export class Client {
   readonly #retryDelayMsMax: number;
   readonly #defaultWatcher: Watcher;
   #hostIndex = 0;
+  /** Connection attempts in a row that got no answer at all. */
+  #silentAttempts = 0;
   #state: ClientState = "Disconnected";
   #closing = false;
   #closePromise: Promise<void> | null = null;
@@ -715,7 +731,7 @@ export class Client {
       }
       lastProblem = outcome.message;
       failures++;
-      const delay = Math.min(this.#backoffMs(failures), deadline - now());
+      const delay = Math.min(this.#afterAttempt(outcome, failures), deadline - now());
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     }
     if (!opened) {
@@ -751,7 +767,19 @@ export class Client {
 
   #attemptTimeoutMs(): number {
     const share = Math.floor((this.#timeoutMs * 2) / 3 / this.#hosts.length);
-    return Math.min(this.#connectTimeoutMs, Math.max(attemptTimeoutMsMin, share));
+    const full = Math.min(this.#connectTimeoutMs, Math.max(attemptTimeoutMsMin, share));
+    return Math.min(full, attemptTimeoutMsFirst * 2 ** Math.min(this.#silentAttempts, 16));
+  }
+
+  /** Notes whether an attempt got any answer; returns the delay before the next attempt. */
+  #afterAttempt(outcome: HandshakeOutcome, failures: number): number {
+    this.#silentAttempts = outcome.kind === "failed" && outcome.silent
+      ? this.#silentAttempts + 1
+      : 0;
+    if (outcome.kind === "refused" && outcome.err === "ConnectionLoss") {
+      return Math.min(this.#backoffMs(failures), notServingRetryMs);
+    }
+    return this.#backoffMs(failures);
   }
 
   #backoffMs(failures: number): number {
@@ -761,6 +789,7 @@ export class Client {
 
   #onConnected(conn: Connection, message: ConnectedMessage, resumed: boolean): void {
     this.#conn = conn;
+    this.#silentAttempts = 0;
     this.#connectionCount++;
     this.#sessionId = message.sessionId;
     this.#password = message.password.slice();
@@ -834,8 +863,9 @@ export class Client {
     this.#reconnectGate = null;
     if (gate) await this.#interruptible(gate);
     let failures = 0;
+    let wait = this.#backoffMs(0);
     while (this.#state === "Disconnected" && !this.#closing) {
-      await this.#interruptible(delay(this.#backoffMs(failures)));
+      await this.#interruptible(delay(wait));
       if (this.#state !== "Disconnected" || this.#closing) break;
       const address = this.#nextHost();
       const outcome = await Connection.open(
@@ -851,6 +881,7 @@ export class Client {
       if (outcome.kind === "connected" && outcome.message.sessionId === this.#sessionId) {
         this.#onConnected(outcome.connection, outcome.message, true);
         failures = 0;
+        wait = this.#backoffMs(0);
         continue;
       }
       if (outcome.kind === "connected") {
@@ -861,6 +892,7 @@ export class Client {
         break;
       }
       failures++;
+      wait = this.#afterAttempt(outcome, failures);
     }
   }
 

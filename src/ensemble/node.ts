@@ -235,8 +235,15 @@ export class EnsembleNode {
       case "log":
         this.#out.push({ type: "appendLog", records: action.records });
         return;
-      case "commit":
-        return this.#stepReplica({ type: "commit", records: action.records });
+      case "commit": {
+        // After a TRUNC the replica is rebuilt from storage up to the cut, which may include
+        // txns the peer commits only now (at UPTODATE): they are applied already, and are the
+        // same records (found by scripts/failover: a deposed leader stopped on rejoining).
+        const applied = this.replica.tree.lastZxid;
+        const records = action.records.filter((r) => r.zxid > applied);
+        if (records.length === 0) return;
+        return this.#stepReplica({ type: "commit", records });
+      }
       case "truncate":
         this.#out.push({ type: "truncate", zxid: action.zxid });
         this.#blocked = true;

@@ -128,6 +128,8 @@ export class Peer {
   #decidedVote: Vote | null = null;
   #round = 0;
   #tick = 0;
+  /** LOOKING notifications heard while not looking, replayed when we start to look. */
+  readonly #lookingHeard = new Map<ServerId, { notification: Notification; tick: number }>();
   #out: PeerAction[] = [];
   readonly #options: Required<Omit<PeerOptions, "history" | "epochs" | "baseZxid">>;
   // Leader state.
@@ -224,6 +226,16 @@ export class Peer {
       round: this.#round,
     });
     this.#electionOutput(this.#election.start());
+    // Members that started looking while we still followed told us their votes then; we
+    // answered but our new election never heard them. Hearing them now spares a resend's wait
+    // (found by scripts/failover: half the elections after a SIGSTOP waited 5 ticks for one).
+    const heard = [...this.#lookingHeard];
+    this.#lookingHeard.clear();
+    for (const [from, { notification, tick }] of heard) {
+      if (this.#election === null) break;
+      if (this.#tick - tick > this.#options.initLimitTicks) continue; // long stale
+      this.#electionOutput(this.#election.receive(from, notification));
+    }
   }
 
   #electionOutput(output: ElectionOutput): void {
@@ -241,6 +253,9 @@ export class Peer {
   /** A peer that is not LOOKING tells a LOOKING peer who leads, so it can join at once. */
   #answerLooking(from: ServerId, incoming: Notification): void {
     if (this.#state === "LOOKING" || this.#decidedVote === null) return;
+    if (incoming.state === "LOOKING") {
+      this.#lookingHeard.set(from, { notification: incoming, tick: this.#tick });
+    } else this.#lookingHeard.delete(from);
     const reply = Election.replyWhenDecided(
       this.myId,
       this.#state,

@@ -13,6 +13,7 @@ import { type Txn, type TxnRecord, zxidEpochMax } from "../tree/txn.ts";
 import { validatePath } from "../tree/path.ts";
 import type { Ack, PeerMessage } from "./messages.ts";
 import type { Notification, ServerState, Vote } from "./types.ts";
+import { NO_VOTE } from "./election.ts";
 
 /** Why a value was rejected (internal: every public entry point returns null instead). */
 class Malformed extends Error {}
@@ -97,6 +98,13 @@ const serverStates: readonly ServerState[] = ["LOOKING", "FOLLOWING", "LEADING",
 
 function vote(value: unknown): Vote {
   const v = record(value, "vote");
+  // An observer that has learned nothing yet proposes no one (election.ts NO_VOTE); refusing it
+  // kept a late observer from ever hearing the leader (found by the ensemble e2e tests).
+  const none = field(v, "leader") === NO_VOTE.leader && field(v, "zxid") === NO_VOTE.zxid &&
+    field(v, "epoch") === NO_VOTE.epoch;
+  if (none) {
+    return { ...NO_VOTE };
+  }
   return { leader: serverId(v, "leader"), zxid: zxid(v, "zxid"), epoch: epoch(v, "epoch") };
 }
 

@@ -23,6 +23,8 @@ export class Host {
   snapshot: TxnRecord[] = [];
   epochs: PeerEpochs = { acceptedEpoch: 0, currentEpoch: 0 };
   up = true;
+  /** When true, ticks pass it by (its clock runs late); it still receives messages. */
+  late = false;
   /** When true, `log` actions wait for {@linkcode Cluster.flush}. */
   holdLog = false;
   heldLog: TxnRecord[] = [];
@@ -164,7 +166,7 @@ export class Cluster {
   tick(ticks = 1): void {
     for (let i = 0; i < ticks; i++) {
       for (const host of this.hosts.values()) {
-        if (host.up) this.#carryOut(host, host.peer.step({ type: "tick" }));
+        if (host.up && !host.late) this.#carryOut(host, host.peer.step({ type: "tick" }));
       }
       this.run();
     }

@@ -159,6 +159,32 @@ Deno.test("liveness: followers notice a silent leader after syncLimit ticks and 
   assert.equal(cluster.leader()?.id, 2);
 });
 
+Deno.test("ELECTION: a follower that starts looking late hears at once the votes it was sent while following", () => {
+  const cluster = new Cluster([1, 2, 3]);
+  cluster.start();
+  settle(cluster);
+  assert.equal(cluster.leader()?.id, 3);
+  cluster.host(3).up = false; // silent, as under SIGSTOP
+  cluster.host(1).late = true; // 1 notices later than 2
+  cluster.tick(7);
+  assert.equal(cluster.host(2).peer.status.state, "LOOKING");
+  assert.equal(cluster.host(1).peer.status.state, "FOLLOWING");
+  // 2's vote reached 1 while it still followed. Now 1's clock runs and 2's stands still (so 2
+  // resends nothing) until 1 looks too.
+  cluster.host(1).late = false;
+  cluster.host(2).late = true;
+  for (let t = 0; t < 30 && cluster.host(1).peer.status.state === "FOLLOWING"; t++) cluster.tick(1);
+  assert.equal(cluster.host(1).peer.status.state, "LOOKING");
+  // 1 must count 2's vote at once: a decision after the finalize wait, not after the 5 quiet
+  // ticks that 2 would wait before resending it.
+  cluster.host(2).late = false;
+  cluster.tick(2);
+  assert.equal(cluster.host(2).peer.status.state, "LEADING", cluster.host(1).transcript.join("\n"));
+  assert.equal(cluster.host(1).peer.status.state, "FOLLOWING");
+  settle(cluster);
+  assert.equal(cluster.leader()?.id, 2);
+});
+
 Deno.test("BROADCAST: an observer learns every commit and never votes or leads", () => {
   const cluster = new Cluster([1, 2, 3], [9]);
   cluster.start();
