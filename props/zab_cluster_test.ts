@@ -118,6 +118,7 @@ Deno.test(twin, () => {
   assertFindsBug(
     { url: import.meta.url, testName: twin },
     fc.property(schedules, (ops) => runSchedule(ops, { ignoreTrunc: true })),
-    { runs: 2000 },
+    // Learners that keep their place while they sync make TRUNC rarer in random schedules.
+    { runs: 8000 },
   );
 });

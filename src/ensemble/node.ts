@@ -59,7 +59,9 @@ export type NodeEvent =
   /** Records up to `zxid` that the node asked to log are durable. */
   | { type: "logged"; zxid: number }
   /** The host finished a `truncate` or `installSnapshot`: storage now holds this. */
-  | { type: "rebuilt"; snapshot: SnapshotImage | null; records: readonly TxnRecord[] };
+  | { type: "rebuilt"; snapshot: SnapshotImage | null; records: readonly TxnRecord[] }
+  /** The host finished a `truncate` that needed no rebuild (`rebuild: false`). */
+  | { type: "truncated" };
 
 /** What the host must do. Client actions first (the replica's), then the member's own. */
 export type NodeAction =
@@ -69,8 +71,11 @@ export type NodeAction =
   | { type: "persistEpochs"; epochs: PeerEpochs }
   /** Append these records to the txn log; report `logged` once durable. */
   | { type: "appendLog"; records: TxnRecord[] }
-  /** Drop every logged record after `zxid`, then report `rebuilt` with what storage holds. */
-  | { type: "truncate"; zxid: number }
+  /**
+   * Drop every logged record after `zxid`, then report `rebuilt` with what storage holds, or,
+   * when `rebuild` is false (the replica applied nothing past `zxid`), just `truncated`.
+   */
+  | { type: "truncate"; zxid: number; rebuild: boolean }
   /** Replace storage with this snapshot, then report `rebuilt`. */
   | { type: "installSnapshot"; image: SnapshotImage };
 
@@ -173,6 +178,10 @@ export class EnsembleNode {
         this.replica.reload(event.snapshot, event.records);
         this.#blocked = false;
         break;
+      case "truncated":
+        assert(this.#blocked, "truncated answers a truncate");
+        this.#blocked = false;
+        break;
       case "peerTick":
         this.#queue.push({ to: "peer", event: { type: "tick" } });
         break;
@@ -244,10 +253,15 @@ export class EnsembleNode {
         if (records.length === 0) return;
         return this.#stepReplica({ type: "commit", records });
       }
-      case "truncate":
-        this.#out.push({ type: "truncate", zxid: action.zxid });
+      case "truncate": {
+        // The replica applies only committed txns, and a TRUNC never cuts those, so a running
+        // member's state is already right; only one that replayed its whole log at start (and
+        // so applied txns that the cut removes) must be rebuilt from storage.
+        const rebuild = this.replica.tree.lastZxid > action.zxid;
+        this.#out.push({ type: "truncate", zxid: action.zxid, rebuild });
         this.#blocked = true;
         return;
+      }
       case "installSnapshot": {
         const image = imageFromWire(action.image);
         if (image === null || image.zxid !== action.zxid) {

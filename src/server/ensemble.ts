@@ -79,7 +79,10 @@ export class EnsembleShell {
         channel,
         members: o.options.members.map((m) => ({ id: m.id, host: m.host, port: m[port] })),
         adapter: o.adapter,
-        onMessage: (from, message) => o.step({ type: "peerMessage", from, channel, message }),
+        onMessage: (from, message) => {
+          o.logger.log("debug", "peer receive", describeMessage(from, message));
+          o.step({ type: "peerMessage", from, channel, message });
+        },
         // Only the peer channel's state matters to ZAB: a lost notification is resent.
         onLinkDown: (peer) => channel === "peer" && o.step({ type: "linkDown", peer }),
         log,
@@ -137,6 +140,7 @@ export class EnsembleShell {
     const { store, logger, step } = this.#o;
     switch (action.type) {
       case "peerSend":
+        logger.log("debug", "peer send", describeMessage(action.to, action.message));
         return this.#links[action.channel].send(action.to, action.message);
       case "persistEpochs":
         return store.writeEpochs(action.epochs);
@@ -144,8 +148,12 @@ export class EnsembleShell {
         return store.append(action.records);
       case "truncate":
         return (async () => {
-          logger.log("info", "truncating the log (TRUNC from the leader)", { zxid: action.zxid });
+          logger.log("info", "truncating the log (TRUNC from the leader)", {
+            zxid: action.zxid,
+            rebuild: action.rebuild,
+          });
           await store.truncateAfter(action.zxid);
+          if (!action.rebuild) return step({ type: "truncated" });
           const state = await store.reload();
           step({ type: "rebuilt", snapshot: state.snapshot, records: state.records });
         })();
@@ -160,4 +168,16 @@ export class EnsembleShell {
         })();
     }
   }
+}
+
+/** A peer message in a debug line: its peer, type and zxid or epoch. */
+function describeMessage(peer: number, message: unknown): Record<string, unknown> {
+  const m = (message ?? {}) as Record<string, unknown>;
+  const record = m.record as { zxid?: unknown } | undefined;
+  return {
+    peer,
+    type: m.type,
+    zxid: m.zxid ?? m.lastZxid ?? record?.zxid,
+    epoch: m.epoch ?? m.acceptedEpoch ?? m.currentEpoch,
+  };
 }

@@ -717,7 +717,12 @@ export class Peer {
       }
       for (const learner of this.#learners.values()) this.#send(learner.id, { type: "PING" });
       for (const learner of [...this.#learners.values()]) {
-        if (this.#tick - learner.lastHeardTick > syncLimitTicks) this.#learners.delete(learner.id);
+        // A learner still syncing may be silent for a while (cutting its log, installing a
+        // snapshot): it gets initLimit, as in ZooKeeper; a synced one syncLimit. Dropping a slow
+        // syncer after syncLimit left it waiting for an UPTODATE that never came (found by
+        // scripts/failover: a deposed leader rebuilding after TRUNC took over a second).
+        const limit = learner.synced ? syncLimitTicks : initLimitTicks;
+        if (this.#tick - learner.lastHeardTick > limit) this.#learners.delete(learner.id);
       }
       this.#checkLeaderQuorum();
       return;

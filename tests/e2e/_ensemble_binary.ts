@@ -263,7 +263,8 @@ export class EnsembleNode {
     );
     const dir = this.#binary.slice(0, this.#binary.lastIndexOf("/"));
     const child = new Deno.Command(this.#binary, {
-      args: ["serve", "--config", this.configPath],
+      // CORRAL_LOG_LEVEL=debug makes the nodes' logs say more (for a failover under study).
+      args: ["serve", "--config", this.configPath, "--log-level", logLevel()],
       cwd: dir,
       clearEnv: true,
       env: { PATH: dir, HOME: dir },
@@ -849,4 +850,8 @@ export async function readChildren(
   } finally {
     await ensemble.closeClient(client);
   }
+}
+
+function logLevel(): string {
+  return Deno.env.get("CORRAL_LOG_LEVEL") ?? "info";
 }

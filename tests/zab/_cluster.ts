@@ -23,6 +23,8 @@ export class Host {
   snapshot: TxnRecord[] = [];
   epochs: PeerEpochs = { acceptedEpoch: 0, currentEpoch: 0 };
   up = true;
+  /** When true, what it sends is lost (a member busy on its disk, say, answering nothing). */
+  mute = false;
   /** When true, ticks pass it by (its clock runs late); it still receives messages. */
   late = false;
   /** When true, `log` actions wait for {@linkcode Cluster.flush}. */
@@ -95,7 +97,7 @@ export class Cluster {
       switch (action.type) {
         case "send": {
           const to = this.hosts.get(action.to);
-          if (!host.up || !to?.up) break;
+          if (!host.up || host.mute || !to?.up) break;
           const key = `${host.id}>${action.to}`;
           if (!this.links.has(key)) this.links.set(key, []);
           this.links.get(key)!.push(action.msg);

@@ -185,6 +185,28 @@ Deno.test("ELECTION: a follower that starts looking late hears at once the votes
   assert.equal(cluster.leader()?.id, 2);
 });
 
+Deno.test("SYNCHRONIZATION: a learner silent while it syncs keeps its place for initLimit, not syncLimit", () => {
+  const cluster = new Cluster([1, 2, 3]);
+  cluster.start();
+  settle(cluster);
+  const leader = cluster.leader()!.id;
+  const id = [1, 2, 3].find((n) => n !== leader)!;
+  cluster.crash(id);
+  cluster.propose(3);
+  cluster.restart(id);
+  const learner = cluster.host(id);
+  learner.holdLog = true; // it cannot acknowledge NEWLEADER until its log is written
+  for (let t = 0; t < 20 && learner.peer.status.phase !== "SYNCHRONIZATION"; t++) cluster.tick(1);
+  assert.equal(learner.peer.status.phase, "SYNCHRONIZATION");
+  // Busy (cutting its log, say) for more than syncLimit (5) but less than initLimit (10) ticks.
+  learner.mute = true;
+  cluster.tick(7);
+  learner.mute = false;
+  cluster.flush(id);
+  cluster.tick(2);
+  assert.equal(learner.peer.status.phase, "BROADCAST", learner.transcript.join("\n"));
+});
+
 Deno.test("BROADCAST: an observer learns every commit and never votes or leads", () => {
   const cluster = new Cluster([1, 2, 3], [9]);
   cluster.start();
