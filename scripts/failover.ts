@@ -35,9 +35,9 @@ import { cpus, totalmem } from "node:os";
 import type { Client } from "../src/client/mod.ts";
 import {
   BinaryEnsemble,
+  ensurePath,
   type NodeLogEntry,
   readChildren,
-  sleep,
   waitUntil,
   within,
   WriteLoad,
@@ -268,21 +268,6 @@ function catchUpOf(lines: NodeLogEntry[]): string {
     said.push("SNAP");
   }
   return said.length > 0 ? said.join("+") : "DIFF";
-}
-
-/** Creates `path` through `client`, retrying a lost connection (NodeExists after one = done). */
-async function ensurePath(client: Client, path: string): Promise<void> {
-  for (let attempt = 1;; attempt++) {
-    try {
-      await within(client.create(path, ""), 15_000, `create ${path}`);
-      return;
-    } catch (error) {
-      const name = (error as Error).name;
-      if (name === "NodeExistsError" && attempt > 1) return;
-      if (name !== "ConnectionLossError" || attempt >= 30) throw error;
-      await sleep(100);
-    }
-  }
 }
 
 // ---- the run --------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import { join } from "node:path";
 import { type Client, connect, type ConnectOptions } from "../../src/client/mod.ts";
 import { ConnectionLossError, NodeExistsError, SessionExpiredError } from "../../src/client/mod.ts";
 import { type BinaryHome, copyBinary, ensureBinary } from "./_binary.ts";
+import { within } from "../durability/_crash.ts";
 
 /** A promise that resolves after `ms`. */
 export function sleep(ms: number): Promise<void> {
@@ -42,16 +43,23 @@ export async function waitUntil(
   }
 }
 
-/** `promise`, or a rejection naming `what` after `ms`. */
-export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) =>
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)
-  );
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
+export { within } from "../durability/_crash.ts";
+
+/**
+ * Creates `path` through `client`, retrying while the connection is lost (an ensemble failing
+ * over); NodeExists after a retry means the lost attempt took effect.
+ */
+export async function ensurePath(client: Client, path: string, attempts = 30): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      await within(client.create(path, ""), 15_000, `create ${path}`);
+      return;
+    } catch (error) {
+      const name = (error as Error).name;
+      if (name === "NodeExistsError" && attempt > 1) return;
+      if (name !== "ConnectionLossError" || attempt >= attempts) throw error;
+      await sleep(100);
+    }
   }
 }
 

@@ -19,6 +19,7 @@ import { RawConn } from "../server/_raw.ts";
 import {
   type BinaryEnsemble,
   BinaryEnsemble as Ensemble,
+  ensurePath,
   readChildren,
   sleep,
   waitUntil,
@@ -62,20 +63,10 @@ async function assertAllOn(
 }
 
 /** Creates `path` through a short-lived client (retrying a lost connection, NodeExists = done). */
-async function ensurePath(ensemble: BinaryEnsemble, path: string): Promise<void> {
+async function ensurePathVia(ensemble: BinaryEnsemble, path: string): Promise<void> {
   const client = await ensemble.client();
   try {
-    for (let attempt = 1;; attempt++) {
-      try {
-        await within(client.create(path, ""), 15_000, `create ${path}`);
-        return;
-      } catch (error) {
-        const name = (error as Error).name;
-        if (name === "NodeExistsError" && attempt > 1) return;
-        if (name !== "ConnectionLossError" || attempt >= 20) throw error;
-        await sleep(100);
-      }
-    }
+    await ensurePath(client, path, 20);
   } finally {
     await ensemble.closeClient(client);
   }
@@ -101,7 +92,7 @@ function catchUpPath(ensemble: BinaryEnsemble, id: number): string {
 Deno.test("ensemble of binaries: kill -9 of the leader under load, its restart, and SIGTERM of all three lose no acknowledged write", async (t) => {
   await using ensemble = await Ensemble.start();
   const first = await ensemble.waitAllServing();
-  await ensurePath(ensemble, "/load");
+  await ensurePathVia(ensemble, "/load");
   let load = await WriteLoad.start({
     connectString: ensemble.connectString(),
     clients: 3,
@@ -149,7 +140,7 @@ Deno.test("ensemble of binaries: kill -9 of the leader under load, its restart, 
     await t.step(
       "SIGTERM of all three under load and a restart lose nothing acknowledged",
       async () => {
-        await ensurePath(ensemble, "/load2");
+        await ensurePathVia(ensemble, "/load2");
         load = await WriteLoad.start({
           connectString: ensemble.connectString(),
           clients: 3,

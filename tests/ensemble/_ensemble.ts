@@ -4,33 +4,15 @@
  * @module
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Client, connect, type ConnectOptions } from "../../src/client/mod.ts";
 import { type CorralServer, startServer } from "../../src/server/server.ts";
 import type { EnsembleMember } from "../../src/server/ensemble_types.ts";
+import { freePorts } from "../e2e/_ensemble_binary.ts";
 
 /** Session tick of the test servers (sessions clamp to [200, 2000] ms). */
 export const testTickMs = 100;
-
-/** Picks `count` distinct free TCP ports on 127.0.0.1. */
-export async function freePorts(count: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < count) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = createServer();
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", () => {
-        const address = server.address();
-        const port = typeof address === "object" && address ? address.port : 0;
-        server.close(() => resolve(port));
-      });
-    });
-    ports.add(port);
-  }
-  return [...ports];
-}
 
 /** A running in-process ensemble. */
 export class TestEnsemble {
