@@ -28,6 +28,11 @@ export interface AckEpoch {
   currentEpoch: number;
   /** The learner's last logged zxid. */
   lastZxid: number;
+  /**
+   * Where the learner's history starts (its snapshot's zxid, or the last record it trimmed): a
+   * TRUNC below it is impossible, so the leader sends a SNAP instead.
+   */
+  baseZxid: number;
 }
 
 /** How the leader brings a learner's history to its own (SYNCHRONIZATION). */
@@ -48,6 +53,12 @@ export interface NewLeader {
 /** A quorum acknowledged NEWLEADER: the learner may serve (SYNCHRONIZATION -> BROADCAST). */
 export interface UpToDate {
   type: "UPTODATE";
+  /**
+   * Every txn up to this zxid is committed (the leader's commit point when it sent this). A
+   * learner that joins a serving leader is sent its pending proposals too, which it must not
+   * count as committed until their COMMIT comes.
+   */
+  zxid: number;
 }
 
 /** A txn to log (sync backlog or BROADCAST). */

@@ -84,6 +84,8 @@ interface LearnerView {
   acceptedEpoch: number;
   /** Set once the learner acknowledged the new epoch. */
   lastZxid: number | null;
+  /** Where its history starts (its snapshot, or what it trimmed): it cannot truncate below. */
+  baseZxid: number;
   /** Sent its sync and NEWLEADER; gets every later proposal. */
   forwarding: boolean;
   /** Acknowledged NEWLEADER. */
@@ -138,6 +140,8 @@ export class Peer {
   #phaseStartTick = 0;
   #pending: Pending[] = [];
   #newLeaderAcks = new Set<ServerId>();
+  /** Learners that acknowledged our new epoch in this term. */
+  #ackedOurEpoch = new Set<ServerId>();
   // Learner state.
   #leaderHeardTick = 0;
   /** Set once NEWLEADER arrived: from then on, logged proposals are acknowledged. */
@@ -294,12 +298,17 @@ export class Peer {
   }
 
   #onFollowerInfo(from: ServerId, msg: Extract<PeerMessage, { type: "FOLLOWERINFO" }>): void {
-    const known = this.#learners.get(from);
-    if (known && known.lastZxid !== null) return; // a resend after it acknowledged the epoch
-    if (this.#newEpoch !== 0 && msg.acceptedEpoch >= this.#newEpoch) {
+    // Links are FIFO and a learner stops sending FOLLOWERINFO once it has our LEADERINFO, so one
+    // arriving after its ACKEPOCH starts a new attempt (it looked again, and found us again): it
+    // is synced afresh. Ignoring it as a resend left the learner in DISCOVERY while we went on
+    // forwarding it proposals (found by the ensemble simulation, seed 15971).
+    this.#learners.delete(from);
+    const acceptedOurs = this.#ackedOurEpoch.has(from) && msg.acceptedEpoch === this.#newEpoch;
+    if (this.#newEpoch !== 0 && msg.acceptedEpoch >= this.#newEpoch && !acceptedOurs) {
       // It accepted an epoch at or above ours (from a discovery that never completed) and cannot
       // follow us: it would refuse our LEADERINFO, look, find us again, forever (found by the
       // simulator). Step down; the next discovery proposes an epoch above every accepted one.
+      // (Our own epoch, which it acknowledged before, is no reason: it comes back to us.)
       return this.#lookForLeader();
     }
     const learner: LearnerView = {
@@ -307,6 +316,7 @@ export class Peer {
       observer: msg.observer,
       acceptedEpoch: msg.acceptedEpoch,
       lastZxid: null,
+      baseZxid: 0,
       forwarding: false,
       synced: false,
       lastHeardTick: this.#tick,
@@ -328,6 +338,8 @@ export class Peer {
       return this.#lookForLeader();
     }
     learner.lastZxid = msg.lastZxid;
+    learner.baseZxid = msg.baseZxid;
+    this.#ackedOurEpoch.add(from);
     if (this.#phase === "DISCOVERY") this.#tryStartSync();
     else this.#syncLearner(learner);
   }
@@ -370,7 +382,7 @@ export class Peer {
     if (this.#hasZxid(theirs)) {
       this.#send(learner.id, { type: "DIFF", lastZxid: this.#lastZxid });
       for (const record of this.#recordsAfter(theirs)) this.#sendRecord(learner, record);
-    } else if (sameEpochBelow !== null) {
+    } else if (sameEpochBelow !== null && sameEpochBelow >= learner.baseZxid) {
       this.#send(learner.id, { type: "TRUNC", zxid: sameEpochBelow });
       for (const record of this.#recordsAfter(sameEpochBelow)) this.#sendRecord(learner, record);
     } else {
@@ -426,7 +438,9 @@ export class Peer {
     // Our whole history is now on a quorum: it is committed, in the new epoch's order.
     this.#commitUpTo(this.#lastZxid);
     for (const learner of this.#learners.values()) {
-      if (learner.synced) this.#send(learner.id, { type: "UPTODATE" });
+      if (learner.synced) {
+        this.#send(learner.id, { type: "UPTODATE", zxid: this.#committedZxid });
+      }
     }
     this.#role();
   }
@@ -437,8 +451,9 @@ export class Peer {
     if (msg.newLeader) {
       learner.synced = true;
       if (!learner.observer) this.#newLeaderAcks.add(from);
-      if (this.#phase === "BROADCAST") this.#send(from, { type: "UPTODATE" });
-      else this.#checkNewLeaderQuorum();
+      if (this.#phase === "BROADCAST") {
+        this.#send(from, { type: "UPTODATE", zxid: this.#committedZxid });
+      } else this.#checkNewLeaderQuorum();
       return;
     }
     if (learner.observer) return; // observers never count towards a commit
@@ -521,6 +536,10 @@ export class Peer {
     // would otherwise keep each other waiting forever with their FOLLOWERINFO resends.
     if (msg.type === "FOLLOWERINFO" || msg.type === "ACKEPOCH" || msg.type === "ACK") return;
     this.#leaderHeardTick = this.#tick;
+    // Until LEADERINFO starts this attempt's sync, what the leader sends belongs to an earlier
+    // attempt (in flight when we looked again): applying it could stack a new epoch's txns on a
+    // stale history (found by the ensemble simulation, seed 15971).
+    if (this.#phase === "DISCOVERY" && msg.type !== "LEADERINFO" && msg.type !== "PING") return;
     switch (msg.type) {
       case "LEADERINFO": {
         if (this.#phase !== "DISCOVERY") return; // a repeat, answering a resent FOLLOWERINFO
@@ -531,6 +550,7 @@ export class Peer {
           type: "ACKEPOCH",
           currentEpoch: this.#epochs.currentEpoch,
           lastZxid: this.#lastZxid,
+          baseZxid: this.#baseZxid,
         });
         this.#phase = "SYNCHRONIZATION";
         this.#role();
@@ -568,9 +588,12 @@ export class Peer {
         return this.#ackNewLeaderWhenLogged();
       }
       case "UPTODATE":
-        // A quorum holds the new leader's history: all of it, up to NEWLEADER, is committed now
-        // (including txns of an old epoch that never got a COMMIT of their own).
-        this.#commitUpTo(this.#newLeaderZxid);
+        // Everything the leader had committed when it sent this is committed: when a quorum
+        // first acknowledged NEWLEADER that is its whole history (including txns of an old epoch
+        // that never got a COMMIT of their own). A learner that joined a serving leader was also
+        // sent its pending proposals: those wait for their COMMIT. (Committing up to NEWLEADER
+        // here applied txns no quorum had logged; found by the ensemble simulation, seed 11870.)
+        this.#commitUpTo(Math.min(msg.zxid, this.#newLeaderZxid));
         this.#phase = "BROADCAST";
         this.#role();
         // Proposals forwarded while we synced may be logged already: acknowledge them now.
@@ -748,6 +771,7 @@ export class Peer {
     this.#learners.clear();
     this.#pending = [];
     this.#newLeaderAcks.clear();
+    this.#ackedOurEpoch.clear();
     this.#newEpoch = 0;
     this.#newLeaderPending = false;
     this.#newLeaderSeen = false;

@@ -180,7 +180,12 @@ function message(value: unknown): PeerMessage {
     case "LEADERINFO":
       return { type, epoch: epoch(m, "epoch") };
     case "ACKEPOCH":
-      return { type, currentEpoch: epoch(m, "currentEpoch"), lastZxid: zxid(m, "lastZxid") };
+      return {
+        type,
+        currentEpoch: epoch(m, "currentEpoch"),
+        lastZxid: zxid(m, "lastZxid"),
+        baseZxid: zxid(m, "baseZxid"),
+      };
     case "DIFF":
       return { type, lastZxid: zxid(m, "lastZxid") };
     case "TRUNC":
@@ -191,7 +196,7 @@ function message(value: unknown): PeerMessage {
     case "NEWLEADER":
       return { type, epoch: epoch(m, "epoch") };
     case "UPTODATE":
-      return { type };
+      return { type, zxid: zxid(m, "zxid") };
     case "PROPOSAL":
       return { type, record: txnRecord(field(m, "record")) };
     case "ACK": {

@@ -197,9 +197,10 @@ export class Cluster {
     this.run();
   }
 
-  restart(id: ServerId): void {
+  restart(id: ServerId, options: { holdLog?: boolean } = {}): void {
     const host = this.host(id);
     host.restart();
+    host.holdLog = options.holdLog ?? false;
     this.#carryOut(host, host.peer.step({ type: "start" }));
     this.run();
   }

@@ -193,9 +193,8 @@ Deno.test("SYNCHRONIZATION: a learner silent while it syncs keeps its place for 
   const id = [1, 2, 3].find((n) => n !== leader)!;
   cluster.crash(id);
   cluster.propose(3);
-  cluster.restart(id);
+  cluster.restart(id, { holdLog: true }); // it cannot acknowledge NEWLEADER until its log is written
   const learner = cluster.host(id);
-  learner.holdLog = true; // it cannot acknowledge NEWLEADER until its log is written
   for (let t = 0; t < 20 && learner.peer.status.phase !== "SYNCHRONIZATION"; t++) cluster.tick(1);
   assert.equal(learner.peer.status.phase, "SYNCHRONIZATION");
   // Busy (cutting its log, say) for more than syncLimit (5) but less than initLimit (10) ticks.

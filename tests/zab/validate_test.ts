@@ -79,7 +79,7 @@ const messages: PeerMessage[] = [
   { type: "FOLLOWERINFO", acceptedEpoch: 2, observer: false },
   { type: "FOLLOWERINFO", acceptedEpoch: 0, observer: true },
   { type: "LEADERINFO", epoch: zxidEpochMax },
-  { type: "ACKEPOCH", currentEpoch: 1, lastZxid: zxid },
+  { type: "ACKEPOCH", currentEpoch: 1, lastZxid: zxid, baseZxid: 0 },
   { type: "DIFF", lastZxid: zxid },
   { type: "TRUNC", zxid: 0 },
   {
@@ -89,7 +89,7 @@ const messages: PeerMessage[] = [
   },
   { type: "SNAP", zxid, image: null },
   { type: "NEWLEADER", epoch: 4 },
-  { type: "UPTODATE" },
+  { type: "UPTODATE", zxid: 7 },
   ...txns.map((txn, i): PeerMessage => ({
     type: "PROPOSAL",
     record: { zxid: zxid + i, timeMs: 1_700_000_000_000 + i, sessionId: i, txn },
