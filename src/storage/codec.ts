@@ -5,7 +5,7 @@
  */
 import type { NodeImage } from "../tree/data_tree.ts";
 import type { Txn, TxnRecord } from "../tree/txn.ts";
-import type { Acl, Stat } from "../tree/types.ts";
+import { type Acl, type Stat, statFields } from "../tree/types.ts";
 import type { SessionImage } from "./types.ts";
 
 /** A txn record as stored: `[zxid, timeMs, sessionId, txn]`. */
@@ -25,21 +25,6 @@ export function bodyToRecord(body: unknown): TxnRecord | null {
   if (typeof txn !== "object" || txn === null || typeof (txn as Txn).type !== "string") return null;
   return { zxid, timeMs, sessionId, txn: txn as Txn };
 }
-
-/** Stat fields in storage order. */
-const statFields: readonly (keyof Stat)[] = [
-  "czxid",
-  "mzxid",
-  "pzxid",
-  "ctime",
-  "mtime",
-  "version",
-  "cversion",
-  "aversion",
-  "ephemeralOwner",
-  "dataLength",
-  "numChildren",
-];
 
 /** A node as stored: `[path, data, [[perms, scheme, id], ...], [stat fields...]]`. */
 export function nodeToBody(node: NodeImage): unknown {

@@ -30,6 +30,21 @@ export interface Stat {
   numChildren: number;
 }
 
+/** Every {@linkcode Stat} field, in ZooKeeper's order (the storage codec keeps this order). */
+export const statFields: readonly (keyof Stat)[] = [
+  "czxid",
+  "mzxid",
+  "pzxid",
+  "ctime",
+  "mtime",
+  "version",
+  "cversion",
+  "aversion",
+  "ephemeralOwner",
+  "dataLength",
+  "numChildren",
+];
+
 /** Permission bits (REFERENCE §5). */
 export const Perms = {
   read: 1,

@@ -7,6 +7,7 @@ import assert from "../assert.ts";
 import { main } from "../../src/cli/mod.ts";
 import { startServer } from "../../src/server/server.ts";
 import { digestId } from "../../src/tree/acl.ts";
+import { statFields } from "../../src/tree/types.ts";
 import { fakeIo, until } from "./_io.ts";
 
 /** Runs `fn` with a fresh server; `env` points commands at it. */
@@ -29,19 +30,7 @@ async function withServer(
 
 type Run = (...args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
 
-const statKeys = [
-  "czxid",
-  "mzxid",
-  "pzxid",
-  "ctime",
-  "mtime",
-  "version",
-  "cversion",
-  "aversion",
-  "ephemeralOwner",
-  "dataLength",
-  "numChildren",
-].sort();
+const statKeys = [...statFields].sort();
 
 Deno.test("create, get, ls, stat, set and delete print like zkCli", async () => {
   await withServer(async (run) => {

@@ -2,7 +2,7 @@ import assert from "../assert.ts";
 import { DataTree, type NodeImage } from "../../src/tree/data_tree.ts";
 import { nodesDigest, treeDigest } from "../../src/tree/digest.ts";
 import type { Txn } from "../../src/tree/txn.ts";
-import type { Stat } from "../../src/tree/types.ts";
+import { type Stat, statFields } from "../../src/tree/types.ts";
 
 const open = [{ perms: 31, scheme: "world", id: "anyone" }];
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -84,19 +84,6 @@ Deno.test("treeDigest: any single field of any node changes it", () => {
     assert.notEqual(digest, base, `changing ${what} of ${nodes[index].path} changes the digest`);
     seen.add(digest);
   };
-  const statFields: (keyof Stat)[] = [
-    "czxid",
-    "mzxid",
-    "pzxid",
-    "ctime",
-    "mtime",
-    "version",
-    "cversion",
-    "aversion",
-    "ephemeralOwner",
-    "dataLength",
-    "numChildren",
-  ];
   nodes.forEach((node, i) => {
     changed(i, (n) => ({ ...n, path: n.path + "z" }), "the path");
     changed(i, (n) => ({ ...n, data: new Uint8Array([...n.data, 0]) }), "the data length");
