@@ -24,6 +24,11 @@ export interface LeaderInfo {
 /** A learner accepted the new epoch; it reports where its history ends (DISCOVERY). */
 export interface AckEpoch {
   type: "ACKEPOCH";
+  /**
+   * The epoch accepted (the LEADERINFO this answers). A leader counts only ACKEPOCHs of its own
+   * new epoch: one left over from a term it abandoned must not start a sync.
+   */
+  epoch: number;
   /** The learner's currentEpoch before this one. */
   currentEpoch: number;
   /** The learner's last logged zxid. */

@@ -328,8 +328,11 @@ export class Peer {
 
   #onAckEpoch(from: ServerId, msg: Extract<PeerMessage, { type: "ACKEPOCH" }>): void {
     const learner = this.#learners.get(from);
-    // Unknown, too early, or a repeat (answering a resent FOLLOWERINFO): nothing to do.
+    // Unknown, too early, or a repeat (answering a resent FOLLOWERINFO): nothing to do. One that
+    // answers another epoch is left over from a term we abandoned (found by the ensemble
+    // simulation, seed 17138: it started a second sync of a learner that had finished one).
     if (!learner || this.#newEpoch === 0 || learner.lastZxid !== null) return;
+    if (msg.epoch !== this.#newEpoch) return;
     if (
       msg.currentEpoch > this.#epochs.currentEpoch ||
       (msg.currentEpoch === this.#epochs.currentEpoch && msg.lastZxid > this.#lastZxid)
@@ -548,6 +551,7 @@ export class Peer {
         this.#out.push({ type: "persistEpochs", epochs: { ...this.#epochs } });
         this.#send(this.#leader!, {
           type: "ACKEPOCH",
+          epoch: msg.epoch,
           currentEpoch: this.#epochs.currentEpoch,
           lastZxid: this.#lastZxid,
           baseZxid: this.#baseZxid,

@@ -182,6 +182,7 @@ function message(value: unknown): PeerMessage {
     case "ACKEPOCH":
       return {
         type,
+        epoch: epoch(m, "epoch"),
         currentEpoch: epoch(m, "currentEpoch"),
         lastZxid: zxid(m, "lastZxid"),
         baseZxid: zxid(m, "baseZxid"),

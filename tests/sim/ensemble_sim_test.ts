@@ -232,3 +232,11 @@ Deno.test({
     runEnsembleSim({ seed: 15971, replayCommand });
   },
 });
+
+Deno.test("ensemble sim: an ACKEPOCH left over from an abandoned term starts no sync (seed 17138)", () => {
+  // Found by this simulator: leader 2 stepped down and led again in a new term; node 0's
+  // ACKEPOCH for the abandoned epoch arrived in the new term and started a sync, then its
+  // ACKEPOCH for the new epoch started a second one, and node 0, already serving, got the DIFF's
+  // PROPOSALs again (Peer's append invariant threw). ACKEPOCH now names the epoch it accepts.
+  runEnsembleSim({ seed: 17138, replayCommand });
+});

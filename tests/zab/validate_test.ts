@@ -79,7 +79,7 @@ const messages: PeerMessage[] = [
   { type: "FOLLOWERINFO", acceptedEpoch: 2, observer: false },
   { type: "FOLLOWERINFO", acceptedEpoch: 0, observer: true },
   { type: "LEADERINFO", epoch: zxidEpochMax },
-  { type: "ACKEPOCH", currentEpoch: 1, lastZxid: zxid, baseZxid: 0 },
+  { type: "ACKEPOCH", epoch: 2, currentEpoch: 1, lastZxid: zxid, baseZxid: 0 },
   { type: "DIFF", lastZxid: zxid },
   { type: "TRUNC", zxid: 0 },
   {
