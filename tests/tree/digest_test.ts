@@ -2,7 +2,7 @@ import assert from "../assert.ts";
 import { DataTree, type NodeImage } from "../../src/tree/data_tree.ts";
 import { nodesDigest, treeDigest } from "../../src/tree/digest.ts";
 import type { Txn } from "../../src/tree/txn.ts";
-import { type Stat, statFields } from "../../src/tree/types.ts";
+import { statFields } from "../../src/tree/types.ts";
 
 const open = [{ perms: 31, scheme: "world", id: "anyone" }];
 const bytes = (text: string) => new TextEncoder().encode(text);
