@@ -80,7 +80,9 @@ export class EnsembleShell {
         members: o.options.members.map((m) => ({ id: m.id, host: m.host, port: m[port] })),
         adapter: o.adapter,
         onMessage: (from, message) => {
-          o.logger.log("debug", "peer receive", describeMessage(from, message));
+          if (o.logger.enabled?.("debug") ?? true) {
+            o.logger.log("debug", "peer receive", describeMessage(from, message));
+          }
           o.step({ type: "peerMessage", from, channel, message });
         },
         // Only the peer channel's state matters to ZAB: a lost notification is resent.
@@ -140,7 +142,10 @@ export class EnsembleShell {
     const { store, logger, step } = this.#o;
     switch (action.type) {
       case "peerSend":
-        logger.log("debug", "peer send", describeMessage(action.to, action.message));
+        // Every peer message passes here: describe it only when someone reads debug lines.
+        if (logger.enabled?.("debug") ?? true) {
+          logger.log("debug", "peer send", describeMessage(action.to, action.message));
+        }
         return this.#links[action.channel].send(action.to, action.message);
       case "persistEpochs":
         return store.writeEpochs(action.epochs);

@@ -13,6 +13,8 @@ const rank: Record<LogLevel, number> = { debug: 0, info: 1, warn: 2, error: 3 };
 export interface Logger {
   /** Writes one entry if `level` is at or above the logger's threshold. */
   log(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
+  /** Whether `level` would be written, so callers can skip building fields on hot paths. */
+  enabled?(level: LogLevel): boolean;
 }
 
 /**
@@ -31,11 +33,12 @@ export function jsonLogger(minimum: LogLevel, write: (line: string) => void): Lo
       if (rank[level] < rank[minimum]) return;
       write(JSON.stringify({ ts: new Date().toISOString(), level, msg: message, ...fields }));
     },
+    enabled: (level) => rank[level] >= rank[minimum],
   };
 }
 
 /** A logger that drops everything (tests). */
-export const silentLogger: Logger = { log() {} };
+export const silentLogger: Logger = { log() {}, enabled: () => false };
 
 /** True when `text` names a log level. */
 export function isLogLevel(text: string): text is LogLevel {

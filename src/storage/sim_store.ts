@@ -370,13 +370,7 @@ export class SimStore implements DurableStore {
     this.#assertUsable();
     assert(this.#state === "recovered", "recover() runs before a snapshot");
     const copy = structuredClone(image);
-    const info: SnapshotInfo = {
-      zxid: image.zxid,
-      name: snapshotName(image.zxid),
-      bytes: imageBytes(image),
-      nodeCount: image.nodes.length,
-      sessionCount: image.sessions.length,
-    };
+    const info = snapshotInfo(image);
     return this.#afterWrite(() => {
       const snapshots = this.#disk.snapshots.filter((s) => s.info.zxid !== info.zxid);
       snapshots.push({ info, image: copy });
@@ -466,13 +460,7 @@ export class SimStore implements DurableStore {
    */
   installSnapshot(image: SnapshotImage): Promise<void> {
     const copy = structuredClone(image);
-    const info: SnapshotInfo = {
-      zxid: image.zxid,
-      name: snapshotName(image.zxid),
-      bytes: imageBytes(image),
-      nodeCount: image.nodes.length,
-      sessionCount: image.sessions.length,
-    };
+    const info = snapshotInfo(image);
     const zxid = image.zxid;
     const at = `0x${zxid.toString(16)}`;
     return this.#exclusive("installSnapshot()", () => {
@@ -546,4 +534,15 @@ export class SimStore implements DurableStore {
     );
     assert(this.#disk.owner === this, "this store owns its disk");
   }
+}
+
+/** What a saved snapshot of `image` is, as {@linkcode SimStore} reports it. */
+function snapshotInfo(image: SnapshotImage): SnapshotInfo {
+  return {
+    zxid: image.zxid,
+    name: snapshotName(image.zxid),
+    bytes: imageBytes(image),
+    nodeCount: image.nodes.length,
+    sessionCount: image.sessions.length,
+  };
 }

@@ -26,7 +26,7 @@ import { type Client, connect } from "../../src/client/mod.ts";
 
 // The binary helpers are the end-to-end tests' own; a crash run copies the binary so a rebuild
 // of dist/corral during a long run changes nothing under it.
-import { type BinaryHome, copyBinary } from "../e2e/_binary.ts";
+import { type BinaryHome, copyBinary, spawnIsolated } from "../e2e/_binary.ts";
 export { binaryPath, copyBinary, ensureBinary, repoRoot } from "../e2e/_binary.ts";
 
 // ---- a server subprocess ------------------------------------------------------------------
@@ -109,16 +109,7 @@ export class ServeProcess {
   startMs = 0;
 
   private constructor(binary: string, args: string[]) {
-    const dir = binary.slice(0, binary.lastIndexOf("/"));
-    this.#child = new Deno.Command(binary, {
-      args,
-      cwd: dir,
-      clearEnv: true,
-      env: { PATH: dir, HOME: dir },
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
+    this.#child = spawnIsolated(binary, args);
     const decoder = new TextDecoder();
     this.#reading = this.#child.stderr.pipeTo(
       new WritableStream({

@@ -177,6 +177,23 @@ export async function runBinary(
   }
 }
 
+/**
+ * Spawns a copied binary that reads nothing on stdin and logs on stderr (piped), in its own
+ * folder with an environment naming only that folder: nothing else the binary could lean on.
+ */
+export function spawnIsolated(binary: string, args: string[]): Deno.ChildProcess {
+  const dir = binary.slice(0, binary.lastIndexOf("/"));
+  return new Deno.Command(binary, {
+    args,
+    cwd: dir,
+    clearEnv: true,
+    env: { PATH: dir, HOME: dir },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+}
+
 /** Starts `corral serve` on 127.0.0.1 with a free port; resolves with the process and the port. */
 export async function startServe(
   home: BinaryHome,

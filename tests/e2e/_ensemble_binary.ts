@@ -18,7 +18,7 @@ import { createServer } from "node:net";
 import { join } from "node:path";
 import { type Client, connect, type ConnectOptions } from "../../src/client/mod.ts";
 import { ConnectionLossError, NodeExistsError, SessionExpiredError } from "../../src/client/mod.ts";
-import { type BinaryHome, copyBinary, ensureBinary } from "./_binary.ts";
+import { type BinaryHome, copyBinary, ensureBinary, spawnIsolated } from "./_binary.ts";
 import { within } from "../durability/_crash.ts";
 
 /** A promise that resolves after `ms`. */
@@ -269,17 +269,9 @@ export class EnsembleNode {
       this.logPath,
       `# ---- node ${this.id}, start ${generation}, ${new Date().toISOString()}\n`,
     );
-    const dir = this.#binary.slice(0, this.#binary.lastIndexOf("/"));
-    const child = new Deno.Command(this.#binary, {
-      // CORRAL_LOG_LEVEL=debug makes the nodes' logs say more (for a failover under study).
-      args: ["serve", "--config", this.configPath, "--log-level", logLevel()],
-      cwd: dir,
-      clearEnv: true,
-      env: { PATH: dir, HOME: dir },
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
+    // CORRAL_LOG_LEVEL=debug makes the nodes' logs say more (for a failover under study).
+    const args = ["serve", "--config", this.configPath, "--log-level", logLevel()];
+    const child = spawnIsolated(this.#binary, args);
     this.#child = child;
     const decoder = new TextDecoder();
     this.#reading = child.stderr.pipeTo(
