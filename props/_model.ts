@@ -9,7 +9,8 @@
  *
  * What it promises, in the words of the reference:
  * - Writes are ordered (and validated) in arrival order; a failed write consumes no zxid and is
- *   answered with its error. A write is answered once it is durable, in zxid order.
+ *   answered with its error once every write ordered before it is applied (the error may rest
+ *   on them). A write is answered once it is durable, in zxid order.
  * - Every connection is answered in the order it sent its requests. A read runs once everything
  *   sent before it on its connection is answered, against the last state applied at that moment
  *   (so it sees its own writes, and possibly not yet other connections' ordered writes).
@@ -55,7 +56,8 @@ interface Trigger {
 }
 
 type QueueItem =
-  | { kind: "done"; response: Delivery }
+  /** An answer; with `upTo`, sent once that zxid is applied. */
+  | { kind: "done"; response: Delivery; upTo?: number }
   | {
     kind: "read";
     request: Extract<ClientRequest, { op: "exists" | "getData" | "getChildren" | "ping" }>;
@@ -304,6 +306,7 @@ export class ReplicaModel {
       session.queue.push({
         kind: "done",
         response: { t: "res", xid: request.xid, err: "SessionExpired" },
+        upTo: this.#orderedZxid,
       });
       return this.#drain(slot);
     }
@@ -393,7 +396,7 @@ export class ReplicaModel {
             err: j < i ? "RolledBack" : j === i ? outcome.err : "RuntimeInconsistency",
           }));
         }
-        session.queue.push({ kind: "done", response });
+        session.queue.push({ kind: "done", response, upTo: zxid - 1 });
         return;
       }
       results.push(outcome.result);
@@ -443,6 +446,10 @@ export class ReplicaModel {
     this.#appliedZxid = txn.zxid;
     if (txn.closes !== null) this.#endSession(txn.closes, txn.origin === null);
     for (const trigger of txn.triggers) this.#fire(trigger, txn.zxid);
+    // Errors that waited for this txn go out first (they were answered before it on their slots).
+    for (let other = 0; other < this.#sessions.length; other++) {
+      if (other !== txn.origin?.slot) this.#drain(other);
+    }
     if (txn.origin === null) return;
     const slot = txn.origin.slot;
     const session = this.#sessions[slot];
@@ -494,6 +501,8 @@ export class ReplicaModel {
   #drain(slot: number): void {
     const session = this.#sessions[slot];
     while (session.connected && session.queue.length > 0 && session.queue[0].kind !== "write") {
+      const head = session.queue[0];
+      if (head.kind === "done" && (head.upTo ?? 0) > this.#appliedZxid) return;
       const item = session.queue.shift()!;
       if (item.kind === "done") {
         this.#deliver(slot, { zxid: this.#appliedZxid, ...item.response });

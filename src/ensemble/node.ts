@@ -425,7 +425,9 @@ export function parseReply(value: unknown): ForwardReply | null {
   if (value.kind !== "answer" || !isObject(value.message)) return null;
   const t = value.message.t;
   if (t !== "res" && t !== "refused") return null;
-  return { kind: "answer", sessionId, xid, message: value.message as unknown as ServerMessage };
+  const message = value.message as unknown as ServerMessage;
+  if (value.upTo === undefined) return { kind: "answer", sessionId, xid, message };
+  return isInt(value.upTo) ? { kind: "answer", sessionId, xid, message, upTo: value.upTo } : null;
 }
 
 /** A snapshot image as a SNAP carries it: the storage codec's compact arrays. */

@@ -58,7 +58,12 @@ type ReadRequest = Extract<
 
 /** A request waiting for its turn to be answered on its connection. */
 type Item =
-  | { kind: "done"; xid: number; message: ServerMessage }
+  /**
+   * An answer ready to send in its turn; with `upTo`, only once that txn is applied here (an
+   * error that the txns ordered before it explain must not reach the client before they commit:
+   * if they never do, neither does the error).
+   */
+  | { kind: "done"; xid: number; message: ServerMessage; upTo?: number }
   | { kind: "read"; request: ReadRequest; authIds: AuthId[] }
   /** A write; `zxid` is 0 on a follower until the leader says which txn it became. */
   | { kind: "write"; xid: number; zxid: number; op: ClientRequest["op"] }
@@ -452,7 +457,7 @@ export class Replica {
       this.#answerNow(conn, event.xid, { err: event.err, message: event.message });
     } else if (!session || session.closing) {
       const message = `session 0x${conn.sessionId.toString(16)} is closing or expired`;
-      this.#answerNow(conn, event.request.xid, { err: "SessionExpired", message });
+      this.#answerAfterOrdered(conn, event.request.xid, { err: "SessionExpired", message });
     } else {
       this.#touch(session.id);
       this.#dispatch(conn, event.request);
@@ -522,7 +527,7 @@ export class Replica {
       case "setData":
       case "check": {
         const prepared = this.#prepareWrite(request, conn.sessionId, conn.authIds);
-        if (!prepared.ok) return this.#answerNow(conn, request.xid, prepared.body);
+        if (!prepared.ok) return this.#answerAfterOrdered(conn, request.xid, prepared.body);
         return this.#orderWrite(conn, request, prepared.txn);
       }
     }
@@ -595,8 +600,28 @@ export class Replica {
     this.#answerNow(conn, request.xid, {});
   }
 
+  /**
+   * The last txn actually ordered, else the last applied (a new epoch's base zxid is no txn:
+   * waiting for it would hang a sync until the epoch's first write; found by the ensemble-mode
+   * tests).
+   */
+  get #orderedUpTo(): number {
+    return this.#ordered.at(-1)?.record.zxid ?? this.#tree.lastZxid;
+  }
+
   #answerNow(conn: Conn, xid: number, body: AnswerBody): void {
     conn.queue.push({ kind: "done", xid, message: answerMessage(xid, body) });
+  }
+
+  /**
+   * An answer that depends on the txns ordered so far (a write's validation error, a session
+   * found closing): it waits until they are applied, as ZooKeeper sends such errors through its
+   * commit pipeline. Answered at once, it could report a state that a crash then undoes.
+   */
+  #answerAfterOrdered(conn: Conn, xid: number, body: AnswerBody): void {
+    const upTo = this.#orderedUpTo;
+    conn.queue.push({ kind: "done", xid, message: answerMessage(xid, body), upTo });
+    if (upTo > this.#tree.lastZxid) this.#syncWaiting.add(conn.id);
   }
 
   #enqueueWrite(conn: Conn, request: ClientRequest, zxid: number): Item {
@@ -628,6 +653,18 @@ export class Replica {
   #onDurable(zxid: number): void {
     while (this.#ordered.length > 0 && this.#ordered[0].record.zxid <= zxid) {
       this.#apply(this.#ordered.shift()!);
+      this.#drainWaiting();
+    }
+  }
+
+  /** Answers what waited for txns now applied: syncs, and errors held by `upTo`. */
+  #drainWaiting(): void {
+    for (const connId of this.#syncWaiting) {
+      const conn = this.#conns.get(connId);
+      if (conn) this.#drain(conn);
+      if (!conn || !conn.queue.some((item) => item.kind === "sync" || item.kind === "done")) {
+        this.#syncWaiting.delete(connId);
+      }
     }
   }
 
@@ -771,6 +808,9 @@ export class Replica {
         if (!head.asked && !this.#askHost(conn, head)) continue;
         return;
       }
+      if (head.kind === "done" && head.upTo !== undefined && this.#tree.lastZxid < head.upTo) {
+        return;
+      }
       conn.queue.shift();
       if (head.kind === "done") {
         if (head.message.t === "res") head.message.zxid ||= this.#tree.lastZxid;
@@ -832,17 +872,11 @@ export class Replica {
       if (head && head.record.zxid === record.zxid) {
         this.#ordered.shift();
         this.#apply(head);
-        continue;
+      } else {
+        assert(!head || head.record.zxid > record.zxid, "commits follow the order we proposed in");
+        this.#applyRemote(record);
       }
-      assert(!head || head.record.zxid > record.zxid, "commits follow the order we proposed in");
-      this.#applyRemote(record);
-    }
-    for (const connId of this.#syncWaiting) {
-      const conn = this.#conns.get(connId);
-      if (conn) this.#drain(conn);
-      if (!conn || !conn.queue.some((item) => item.kind === "sync")) {
-        this.#syncWaiting.delete(connId);
-      }
+      this.#drainWaiting();
     }
   }
 
@@ -898,9 +932,18 @@ export class Replica {
     if (this.#role !== "leader") {
       return answer({ err: "ConnectionLoss", message: "the leader is not serving; try again" });
     }
+    // An answer the txns ordered so far explain: the follower holds it until they are applied.
+    const answerAfterOrdered = (body: AnswerBody) =>
+      reply({
+        kind: "answer",
+        sessionId,
+        xid: request.xid,
+        message: answerMessage(request.xid, body),
+        upTo: this.#orderedUpTo,
+      });
     const session = this.sessions.get(sessionId);
     if (!session || session.closing) {
-      return answer({
+      return answerAfterOrdered({
         err: "SessionExpired",
         message: `session 0x${sessionId.toString(16)} is closing or expired`,
       });
@@ -908,14 +951,7 @@ export class Replica {
     this.sessions.touch(sessionId, this.#nowTick);
     switch (request.op) {
       case "sync":
-        // The last txn actually ordered (a new epoch's base zxid is no txn: waiting for it
-        // would hang the sync until the epoch's first write; found by the ensemble-mode tests).
-        return reply({
-          kind: "sync",
-          sessionId,
-          xid: request.xid,
-          zxid: this.#ordered.at(-1)?.record.zxid ?? this.#tree.lastZxid,
-        });
+        return reply({ kind: "sync", sessionId, xid: request.xid, zxid: this.#orderedUpTo });
       case "close":
         this.#closeSession(sessionId, null, null);
         return reply({ kind: "ordered", sessionId, xid: request.xid, zxid: this.#lastOrderedZxid });
@@ -926,7 +962,7 @@ export class Replica {
       case "setData":
       case "check": {
         const prepared = this.#prepareWrite(request, sessionId, authIds);
-        if (!prepared.ok) return answer(prepared.body);
+        if (!prepared.ok) return answerAfterOrdered(prepared.body);
         this.#order(prepared.txn, sessionId, null, null);
         return reply({ kind: "ordered", sessionId, xid: request.xid, zxid: this.#lastOrderedZxid });
       }
@@ -963,7 +999,8 @@ export class Replica {
       });
     }
     if (reply.kind === "answer") {
-      conn.queue[index] = { kind: "done", xid: item.xid, message: reply.message };
+      conn.queue[index] = { kind: "done", xid: item.xid, message: reply.message, upTo: reply.upTo };
+      if (reply.upTo !== undefined) this.#syncWaiting.add(conn.id);
     } else if (reply.kind === "ordered" && item.kind === "write") {
       assert(reply.zxid > this.#tree.lastZxid, "the leader names a txn before committing it");
       item.zxid = reply.zxid;

@@ -30,8 +30,11 @@ export type ForwardedRequest =
 export type ForwardReply =
   /** The request became the txn `zxid`: answer it when that txn commits. */
   | { kind: "ordered"; sessionId: number; xid: number; zxid: number }
-  /** The request failed (or was refused, for a new session): send `message` in its turn. */
-  | { kind: "answer"; sessionId: number; xid: number; message: ServerMessage }
+  /**
+   * The request failed (or was refused, for a new session): send `message` in its turn, and
+   * with `upTo` not before that txn is applied (the ordered txns that explain the error).
+   */
+  | { kind: "answer"; sessionId: number; xid: number; message: ServerMessage; upTo?: number }
   /** A sync: answer it once every txn up to `zxid` is applied here. */
   | { kind: "sync"; sessionId: number; xid: number; zxid: number };
 
