@@ -69,7 +69,7 @@ Deno.test("ensemble sim: a seed replays the same trace and history", () => {
 });
 
 Deno.test("ensemble sim: clients record a usable history", () => {
-  const r = runEnsembleSim({ seed: 7, voters: 3, observers: 0, replayCommand });
+  const r = runEnsembleSim({ seed: 7, voters: 3, observers: 0, replayCommand, watches: true });
   assert.ok(r.history.length > 50, "the clients ran a workload");
   const ops = new Set(r.history.map((op) => op.request.op));
   for (const op of ["create", "setData", "delete", "getData", "sync", "multi"]) {
@@ -93,7 +93,17 @@ Deno.test("ensemble sim: clients record a usable history", () => {
     assert.ok(op.xid > (lastXid.get(key) ?? 0), "xids grow");
     lastXid.set(key, op.xid);
   }
-  assert.ok(r.sessionEvents.some((e) => e.kind === "created"));
+  assert.ok(r.checked.sessions.some((e) => e.kind === "created"));
+  assert.ok(r.checked.events.length > 0, "watches fired");
+  assert.ok(r.history.some((op) => op.request.op === "setWatches"), "watches were re-sent");
+  // The committed order read back from the converged leader holds every acknowledged write.
+  const committed = new Set(r.checked.committed.map((t) => t.zxid));
+  for (const op of r.history) {
+    if (op.outcome !== "ok" || op.response === null) continue;
+    if (["create", "setData", "delete", "multi"].includes(op.request.op)) {
+      assert.ok(committed.has(op.response.zxid), `write ${op.index} is in the committed order`);
+    }
+  }
   assert.equal(r.ops.ok + r.ops.error + r.ops.unknown + r.ops.pending, r.history.length);
 });
 
@@ -124,7 +134,7 @@ Deno.test("ensemble sim: the checks catch a host that ignores TRUNC", () => {
   const report = caught("ignoreTrunc", 60);
   assert.match(
     report,
-    /applied sequences diverge|different states|missing from serving server|invariant violated/,
+    /applied sequences diverge|applied after|different states|missing from serving server|invariant violated/,
   );
   assert.match(report, /Replay: SIM_SEED=\d+ deno test -A tests\/sim\/ensemble_sim_test.ts/);
 });
@@ -132,7 +142,10 @@ Deno.test("ensemble sim: the checks catch a host that ignores TRUNC", () => {
 Deno.test("ensemble sim: the checks catch a host that reports records logged before their fsync", () => {
   // Committed txns then live only in page caches; a power outage loses them on a quorum.
   const report = caught("loggedBeforeDurable", 60);
-  assert.match(report, /applied sequences diverge|missing from serving server|no replica applied/);
+  assert.match(
+    report,
+    /applied sequences diverge|applied after|missing from serving server|no replica applied/,
+  );
 });
 
 Deno.test("ensemble sim: the checks catch a replica that misses committed txns", () => {
