@@ -79,7 +79,8 @@ function baseName(path: string): string {
   return path.slice(path.lastIndexOf("/") + 1);
 }
 
-function zeroStat(): Stat {
+/** A Stat with every field 0. */
+export function zeroStat(): Stat {
   return {
     czxid: 0,
     mzxid: 0,

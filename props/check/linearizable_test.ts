@@ -19,6 +19,7 @@ import type {
 import { assertFindsBug, assertProperty } from "../_props.ts";
 import type { History, HistoryOp, HistorySession, Outcome } from "./history.ts";
 import { checkLinearizable } from "./linearizable.ts";
+import { zeroStat } from "./committed.ts";
 
 type Body = ClientRequest extends infer R ? R extends { xid: number } ? Omit<R, "xid"> : never
   : never;
@@ -28,17 +29,7 @@ const acl = [{ perms: 31, scheme: "world", id: "anyone" }];
 
 function stat(fields: Partial<Stat> = {}): Stat {
   return {
-    czxid: 0,
-    mzxid: 0,
-    pzxid: 0,
-    ctime: 0,
-    mtime: 0,
-    version: 0,
-    cversion: 0,
-    aversion: 0,
-    ephemeralOwner: 0,
-    dataLength: 0,
-    numChildren: 0,
+    ...zeroStat(),
     ...fields,
   };
 }

@@ -892,7 +892,6 @@ export class ServerHost implements SimNode<EnsembleMsg> {
   // ---- clients -------------------------------------------------------------------------------
 
   #fromClient(client: number, msg: EnsembleMsg): void {
-    if (this.#ghost !== null) return this.#toGhost(client, msg);
     const key = (conn: number) => `${client}/${conn}`;
     const nowMs = this.world.nowMs;
     switch (msg.kind) {
@@ -911,25 +910,21 @@ export class ServerHost implements SimNode<EnsembleMsg> {
         this.#conns.set(connId, { client, conn: msg.conn });
         const entropy = new Uint8Array(limits.sessionPasswordBytes);
         for (let i = 0; i < entropy.length; i++) entropy[i] = this.world.rng.int(0, 255);
-        this.#run(() =>
-          this.node.step({
-            type: "connect",
-            connId,
-            nowMs,
-            remoteAddress: `10.0.0.${client}`,
-            request: parsed.value,
-            entropy,
-          })
-        );
-        return;
+        return this.#stepClient({
+          type: "connect",
+          connId,
+          nowMs,
+          remoteAddress: `10.0.0.${client}`,
+          request: parsed.value,
+          entropy,
+        });
       }
       case "request": {
         const connId = this.#connOf.get(key(msg.conn));
         if (connId === undefined) return; // the server closed it; the client will hear so
         const parsed = parseRequest(msg.request);
         assert.ok(parsed.ok, `server ${this.id} cannot parse a request: ${JSON.stringify(parsed)}`);
-        this.#run(() => this.node.step({ type: "request", connId, nowMs, request: parsed.value }));
-        return;
+        return this.#stepClient({ type: "request", connId, nowMs, request: parsed.value });
       }
       case "disconnect": {
         const connId = this.#connOf.get(key(msg.conn));
@@ -946,7 +941,13 @@ export class ServerHost implements SimNode<EnsembleMsg> {
     if (c === undefined) return;
     this.#conns.delete(connId);
     this.#connOf.delete(`${c.client}/${c.conn}`);
-    this.#run(() => this.node.step({ type: "disconnect", connId }));
+    this.#stepClient({ type: "disconnect", connId });
+  }
+
+  /** A client event goes to the member, or (planted bug) to the deposed leader's ghost. */
+  #stepClient(event: Extract<ReplicaEvent, { type: "connect" | "request" | "disconnect" }>): void {
+    if (this.#ghost !== null) this.#ghostRun(this.#ghost.step(event));
+    else this.#run(() => this.node.step(event));
   }
 
   // ---- carrying out the node's actions ----------------------------------------------------------
@@ -1159,39 +1160,6 @@ export class ServerHost implements SimNode<EnsembleMsg> {
       });
     }
     this.#ghostRun(ghost.step({ type: "tick", nowMs: this.world.nowMs }));
-  }
-
-  #toGhost(client: number, msg: EnsembleMsg): void {
-    const ghost = this.#ghost!;
-    const key = `${client}/${(msg as { conn: number }).conn}`;
-    const nowMs = this.world.nowMs;
-    if (msg.kind === "connect") {
-      const parsed = parseConnect(msg.request);
-      if (!parsed.ok) return;
-      const connId = this.#nextConnId++;
-      this.#connOf.set(key, connId);
-      this.#conns.set(connId, { client, conn: msg.conn });
-      const entropy = new Uint8Array(limits.sessionPasswordBytes).fill(7);
-      this.#ghostRun(ghost.step({
-        type: "connect",
-        connId,
-        nowMs,
-        remoteAddress: `10.0.0.${client}`,
-        request: parsed.value,
-        entropy,
-      }));
-    } else if (msg.kind === "request") {
-      const connId = this.#connOf.get(key);
-      const parsed = parseRequest(msg.request);
-      if (connId === undefined || !parsed.ok) return;
-      this.#ghostRun(ghost.step({ type: "request", connId, nowMs, request: parsed.value }));
-    } else if (msg.kind === "disconnect") {
-      const connId = this.#connOf.get(key);
-      if (connId === undefined) return;
-      this.#conns.delete(connId);
-      this.#connOf.delete(key);
-      this.#ghostRun(ghost.step({ type: "disconnect", connId }));
-    }
   }
 
   /** Carries out the ghost's actions: client sends at once, its writes durable at once. */
