@@ -398,7 +398,20 @@ export interface BinaryEnsembleOptions {
   tempRoot?: string;
   /** Ids of nodes not to start now; start them later with {@linkcode BinaryEnsemble.restart}. */
   deferred?: number[];
+  /** Prefix of the temp folder's name. Default `corral-ensemble-bin-`. */
+  tempPrefix?: string;
+  /**
+   * How each node reaches the others (default: their own ports). Called once the nodes have
+   * their ports, before any config is written: a test can put proxies on the peer links.
+   */
+  route?: (nodes: readonly EnsembleNode[]) => Promise<PeerRoute>;
 }
+
+/** The peer and election ports node `from` dials to reach node `to`. */
+export type PeerRoute = (
+  from: EnsembleNode,
+  to: EnsembleNode,
+) => { peerPort: number; electionPort: number };
 
 /**
  * A running ensemble of compiled `corral` binaries on 127.0.0.1.
@@ -441,23 +454,38 @@ export class BinaryEnsemble {
       home = copyBinary();
     }
     const dir = Deno.makeTempDirSync({
-      prefix: "corral-ensemble-bin-",
+      prefix: options.tempPrefix ?? "corral-ensemble-bin-",
       ...(options.tempRoot ? { dir: options.tempRoot } : {}),
     });
-    const ports = await freePorts(3 * count);
-    const nodes = Array.from({ length: count }, (_, i) =>
-      new EnsembleNode({
-        id: i + 1,
-        observer: i >= voters,
-        clientPort: ports[3 * i],
-        peerPort: ports[3 * i + 1],
-        electionPort: ports[3 * i + 2],
-        dir,
-        binary: home.binary,
-      }));
-    const members = nodes.map((n) =>
-      `server.${n.id}=127.0.0.1:${n.peerPort}:${n.electionPort}${n.observer ? ":observer" : ""}`
-    );
+    let route: PeerRoute = (_from, to) => to;
+    let nodes: EnsembleNode[];
+    try {
+      const ports = await freePorts(3 * count);
+      nodes = Array.from({ length: count }, (_, i) =>
+        new EnsembleNode({
+          id: i + 1,
+          observer: i >= voters,
+          clientPort: ports[3 * i],
+          peerPort: ports[3 * i + 1],
+          electionPort: ports[3 * i + 2],
+          dir,
+          binary: home.binary,
+        }));
+      if (options.route) route = await options.route(nodes);
+    } catch (error) {
+      rmSync(dir, { recursive: true, force: true });
+      if (options.home === undefined) home.remove();
+      throw error;
+    }
+    // A node's own line has its real ports (it listens there); the others' lines say how it
+    // reaches them. Members identify each other by the handshake, not by port.
+    const members = (node: EnsembleNode) =>
+      nodes.map((n) => {
+        const { peerPort, electionPort } = n === node ? n : route(node, n);
+        return `server.${n.id}=127.0.0.1:${peerPort}:${electionPort}${
+          n.observer ? ":observer" : ""
+        }`;
+      });
     for (const node of nodes) {
       mkdirSync(node.dataDir, { recursive: true });
       writeFileSync(join(node.dataDir, "myid"), `${node.id}\n`);
@@ -468,7 +496,7 @@ export class BinaryEnsemble {
         `cborClientPort=${node.clientPort}`,
         "clientPortAddress=127.0.0.1",
         ...Object.entries(options.config ?? {}).map(([k, v]) => `${k}=${v}`),
-        ...members,
+        ...members(node),
       ];
       writeFileSync(node.configPath, `${lines.join("\n")}\n`);
     }

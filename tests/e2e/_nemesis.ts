@@ -30,7 +30,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { denoAdapter } from "../../src/net/mod.ts";
 import type { Listener, NetAdapter, Socket, SocketHandlers } from "../../src/net/types.ts";
@@ -58,8 +58,14 @@ import {
   type HistorySession,
   type Outcome,
 } from "../../props/check/mod.ts";
-import { type BinaryHome, copyBinary, ensureBinary } from "./_binary.ts";
-import { EnsembleNode, freePorts, sleep, waitUntil, within } from "./_ensemble_binary.ts";
+import {
+  BinaryEnsemble,
+  EnsembleNode,
+  type PeerRoute,
+  sleep,
+  waitUntil,
+  within,
+} from "./_ensemble_binary.ts";
 
 // ---- limits and defaults ------------------------------------------------------------------------
 
@@ -275,47 +281,22 @@ export interface ProxiedEnsembleOptions {
 }
 
 /**
- * Three compiled `corral` servers on 127.0.0.1 whose every directed peer and election link goes
- * through a {@linkcode LinkProxy}. Client ports are direct.
+ * Three compiled `corral` servers on 127.0.0.1 (a {@linkcode BinaryEnsemble}) whose every
+ * directed peer and election link goes through a {@linkcode LinkProxy}. Client ports are direct.
  */
 export class ProxiedEnsemble {
-  /** Configs, data dirs and `nodeN.log`. */
-  readonly dir: string;
-  readonly nodes: EnsembleNode[];
+  readonly #ensemble: BinaryEnsemble;
   readonly proxies: LinkProxy[];
-  readonly #home: BinaryHome;
-  #closed = false;
 
-  private constructor(dir: string, nodes: EnsembleNode[], proxies: LinkProxy[], home: BinaryHome) {
-    this.dir = dir;
-    this.nodes = nodes;
+  private constructor(ensemble: BinaryEnsemble, proxies: LinkProxy[]) {
+    this.#ensemble = ensemble;
     this.proxies = proxies;
-    this.#home = home;
   }
 
-  /** Builds the binary if stale, writes the configs, starts the proxies and the three servers. */
+  /** Starts a proxy per directed link and channel, then the three servers dialling through them. */
   static async start(options: ProxiedEnsembleOptions = {}): Promise<ProxiedEnsemble> {
-    await ensureBinary();
-    const home = copyBinary();
-    const dir = Deno.makeTempDirSync({
-      prefix: "corral-nemesis-",
-      ...(options.tempRoot ? { dir: options.tempRoot } : {}),
-    });
     const proxies: LinkProxy[] = [];
-    let nodes: EnsembleNode[] = [];
-    try {
-      const ports = await freePorts(9);
-      nodes = [1, 2, 3].map((id) =>
-        new EnsembleNode({
-          id,
-          observer: false,
-          clientPort: ports[3 * (id - 1)],
-          peerPort: ports[3 * (id - 1) + 1],
-          electionPort: ports[3 * (id - 1) + 2],
-          dir,
-          binary: home.binary,
-        })
-      );
+    const route = async (nodes: readonly EnsembleNode[]): Promise<PeerRoute> => {
       for (const from of nodes) {
         for (const to of nodes) {
           if (from === to) continue;
@@ -333,31 +314,43 @@ export class ProxiedEnsemble {
           }
         }
       }
-      for (const node of nodes) writeNodeConfig(node, nodes, proxies, options.config ?? {});
+      const via = (from: EnsembleNode, to: EnsembleNode, channel: Channel) =>
+        proxies.find((p) => p.from === from.id && p.to === to.id && p.channel === channel)!.port;
+      return (from, to) => ({
+        peerPort: via(from, to, "peer"),
+        electionPort: via(from, to, "election"),
+      });
+    };
+    try {
+      const ensemble = await BinaryEnsemble.start({
+        config: { snapCount: snapCountNoSnapshots, ...options.config },
+        tempRoot: options.tempRoot,
+        tempPrefix: "corral-nemesis-",
+        startMsMax: options.startMsMax,
+        route,
+      });
+      return new ProxiedEnsemble(ensemble, proxies);
     } catch (error) {
       await Promise.all(proxies.map((p) => p.close()));
-      rmSync(dir, { recursive: true, force: true });
-      home.remove();
       throw error;
     }
-    const ensemble = new ProxiedEnsemble(dir, nodes, proxies, home);
-    try {
-      await Promise.all(nodes.map((n) => n.start(options.startMsMax)));
-    } catch (error) {
-      await ensemble.close({ keep: true });
-      throw error;
-    }
-    return ensemble;
+  }
+
+  /** Configs, data dirs and `nodeN.log`. */
+  get dir(): string {
+    return this.#ensemble.dir;
+  }
+
+  get nodes(): EnsembleNode[] {
+    return this.#ensemble.nodes;
   }
 
   node(id: number): EnsembleNode {
-    const node = this.nodes.find((n) => n.id === id);
-    if (!node) throw new RangeError(`no node ${id}`);
-    return node;
+    return this.#ensemble.node(id);
   }
 
   ids(): number[] {
-    return this.nodes.map((n) => n.id);
+    return this.#ensemble.ids();
   }
 
   /** The proxy of the directed link `from -> to` on `channel`. */
@@ -396,26 +389,9 @@ export class ProxiedEnsemble {
     return [...seen];
   }
 
-  /**
-   * The node that serves as leader now: running, not paused, latest role line LEADING and
-   * serving; of two, the higher epoch. Null when none does.
-   */
+  /** The serving leader now (see {@linkcode BinaryEnsemble.leader}); null when none serves. */
   leader(): number | null {
-    let best: EnsembleNode | null = null;
-    for (const node of this.nodes) {
-      if (!node.serving || node.role?.state !== "LEADING") continue;
-      if (best === null || node.role.epoch > best.role!.epoch) best = node;
-    }
-    return best?.id ?? null;
-  }
-
-  /** Every node serves, exactly one leads, and the others follow it in its epoch. */
-  allServing(): boolean {
-    if (!this.nodes.every((n) => n.serving)) return false;
-    const leaders = this.nodes.filter((n) => n.role!.state === "LEADING");
-    if (leaders.length !== 1) return false;
-    const { id, role } = leaders[0];
-    return this.nodes.every((n) => n.role!.leader === id && n.role!.epoch === role!.epoch);
+    return this.#ensemble.leader();
   }
 
   /** Nodes whose process exited without being asked to. */
@@ -423,34 +399,19 @@ export class ProxiedEnsemble {
     return this.nodes.filter((n) => n.exitedByItself);
   }
 
-  /** Waits (at most `ms`) until {@linkcode allServing}; false when it did not happen. */
+  /** Waits (at most `ms`) until every node serves under one leader; false when it did not happen. */
   async waitAllServing(ms: number): Promise<boolean> {
-    return await waitUntil(
-      () => this.crashed().length > 0 || this.allServing(),
-      "all nodes serving",
-      ms,
-    ).then(() => this.allServing(), () => false);
+    return await this.#ensemble.waitAllServing(ms).then(() => true, () => false);
   }
 
   /** One line per node: process and latest role, for reports. */
   describe(): string {
-    return this.nodes.map((n) => {
-      const r = n.role;
-      const role = r
-        ? `${r.state}/${r.phase} leader ${r.leader} epoch ${r.epoch} serving ${r.serving}`
-        : "no role yet";
-      const proc = n.running ? `pid ${n.pid}${n.paused ? " (paused)" : ""}` : "not running";
-      return `node ${n.id}: ${proc}, start ${n.generation}, ${role}`;
-    }).join("\n");
+    return this.#ensemble.describe();
   }
 
   /** SIGTERM to every running node (SIGCONT first when paused); waits for every exit. */
   async terminateAll(ms = 15_000): Promise<void> {
-    for (const node of this.nodes) {
-      if (node.paused) node.resume();
-      node.kill("SIGTERM");
-    }
-    await Promise.all(this.nodes.map((n) => n.exit(ms)));
+    await Promise.all(this.ids().map((id) => this.#ensemble.terminate(id, ms)));
   }
 
   /**
@@ -458,46 +419,9 @@ export class ProxiedEnsemble {
    * folder unless `keep`. Idempotent.
    */
   async close(options: { keep?: boolean } = {}): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const node of this.nodes) {
-      node.kill("SIGCONT");
-      node.kill("SIGKILL");
-    }
-    await Promise.all(this.nodes.map((n) => n.exit()));
+    await this.#ensemble.close({ keep: options.keep ?? false });
     await Promise.all(this.proxies.map((p) => p.close()));
-    if (!options.keep) rmSync(this.dir, { recursive: true, force: true });
-    this.#home.remove();
   }
-}
-
-function writeNodeConfig(
-  node: EnsembleNode,
-  nodes: EnsembleNode[],
-  proxies: LinkProxy[],
-  extra: Record<string, string | number>,
-): void {
-  const via = (to: number, channel: Channel) =>
-    proxies.find((p) => p.from === node.id && p.to === to && p.channel === channel)!.port;
-  // The node's own line has its real ports (it listens there); the others' lines name the
-  // proxies this node dials through. Members identify each other by the handshake, not by port.
-  const members = nodes.map((m) =>
-    m === node
-      ? `server.${m.id}=127.0.0.1:${m.peerPort}:${m.electionPort}`
-      : `server.${m.id}=127.0.0.1:${via(m.id, "peer")}:${via(m.id, "election")}`
-  );
-  mkdirSync(node.dataDir, { recursive: true });
-  writeFileSync(join(node.dataDir, "myid"), `${node.id}\n`);
-  const lines = [
-    `# node ${node.id} of a nemesis ensemble: other members are reached through proxies`,
-    `dataDir=${node.dataDir}`,
-    `cborClientPort=${node.clientPort}`,
-    "clientPortAddress=127.0.0.1",
-    `snapCount=${snapCountNoSnapshots}`,
-    ...Object.entries(extra).map(([k, v]) => `${k}=${v}`),
-    ...members,
-  ];
-  writeFileSync(node.configPath, `${lines.join("\n")}\n`);
 }
 
 // ---- the observer's clock and the recorder ------------------------------------------------------
