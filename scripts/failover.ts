@@ -43,6 +43,7 @@ import {
   WriteLoad,
   type WriteRecord,
 } from "../tests/e2e/_ensemble_binary.ts";
+import { integerFlag } from "./_sweep.ts";
 
 const usage = "usage: scripts/failover [--kills N (10)] [--stops N (10)] [--clients N (4)] " +
   "[--max-minutes M (10)] [--json FILE] [--keep-logs]";
@@ -114,14 +115,9 @@ interface Round {
   error: string | null;
 }
 
+/** An integer flag >= `min` (default 1), or the default; exits 2 on anything else. */
 function positive(text: string | undefined, fallback: number, name: string, min = 1): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min) {
-    console.error(`failover: --${name} must be an integer >= ${min}, not "${text}"\n${usage}`);
-    Deno.exit(2);
-  }
-  return value;
+  return integerFlag("failover", usage, text, fallback, name, min);
 }
 
 function median(values: number[]): number {

@@ -36,6 +36,7 @@ import {
   runNemesis,
   saveRun,
 } from "../tests/e2e/_nemesis.ts";
+import { integerFlag } from "./_sweep.ts";
 
 const usage = "usage: scripts/nemesis [--minutes M (10)] [--seed S (random)] [--clients N (5)] " +
   "[--runs N (no limit)] [--run-seconds N (50-80 of faults per run)] [--keep] [--json] " +
@@ -47,14 +48,9 @@ const runOverheadMs = 20_000;
 const faultMsMin = 15_000;
 const root = new URL("..", import.meta.url).pathname;
 
+/** An integer flag >= `min` (default 1), or the default; exits 2 on anything else. */
 function integer(text: string | undefined, fallback: number, name: string, min = 1): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < min) {
-    console.error(`nemesis: --${name} must be an integer >= ${min}, not "${text}"\n${usage}`);
-    Deno.exit(2);
-  }
-  return value;
+  return integerFlag("nemesis", usage, text, fallback, name, min);
 }
 
 /** Re-checks a saved history: prints what the checkers say; 0 when nothing is wrong. */

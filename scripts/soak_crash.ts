@@ -15,19 +15,14 @@
  */
 import { parseArgs } from "node:util";
 import { ensureBinary, runCrashCycles } from "../tests/durability/_crash.ts";
+import { integerFlag } from "./_sweep.ts";
 
 const usage = "usage: scripts/soak_crash [--cycles N (50)] [--seed S (random)] " +
   "[--max-minutes M (15)] [--writers W (4)]";
 
-/** A positive integer flag, or the default; exits 2 on anything else. */
+/** An integer flag >= `min` (default 1), or the default; exits 2 on anything else. */
 function positive(text: string | undefined, fallback: number, name: string, min = 1): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < min) {
-    console.error(`soak_crash: --${name} must be an integer >= ${min}, not "${text}"\n${usage}`);
-    Deno.exit(2);
-  }
-  return value;
+  return integerFlag("soak_crash", usage, text, fallback, name, min);
 }
 
 async function main(): Promise<number> {
