@@ -662,7 +662,9 @@ export class Replica {
     for (const connId of this.#syncWaiting) {
       const conn = this.#conns.get(connId);
       if (conn) this.#drain(conn);
-      if (!conn || !conn.queue.some((item) => item.kind === "sync" || item.kind === "done")) {
+      const waits = (item: Item) =>
+        item.kind === "sync" || (item.kind === "done" && item.upTo !== undefined);
+      if (!conn || !conn.queue.some(waits)) {
         this.#syncWaiting.delete(connId);
       }
     }
