@@ -1118,10 +1118,17 @@ export class Replica {
   /** Re-registers a reconnecting client's watches; fires at once those already triggered. */
   #setWatches(conn: Conn, request: Extract<ClientRequest, { op: "setWatches" }>): void {
     const sessionId = conn.sessionId;
+    // A path in both the data and the child list that is gone is told once, as a live delete
+    // tells a watcher in both tables once.
+    const fired = new Set<string>();
     const fire = (
       type: ServerMessage & { t: "event" } extends { type: infer T } ? T : never,
       path: string,
-    ) => this.#send(conn.id, { t: "event", type, path, zxid: this.#tree.lastZxid });
+    ) => {
+      if (fired.has(`${type} ${path}`)) return;
+      fired.add(`${type} ${path}`);
+      this.#send(conn.id, { t: "event", type, path, zxid: this.#tree.lastZxid });
+    };
     for (const path of request.dataWatches) {
       const stat = this.#tree.stat(path);
       if (!stat) fire("NodeDeleted", path);

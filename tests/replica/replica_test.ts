@@ -195,6 +195,27 @@ Deno.test("Replica fires re-registered watches at once for changes missed while 
   ]);
 });
 
+Deno.test("Replica tells a re-registered data and child watch on a deleted node once", () => {
+  // Found by the real-process nemesis (seed 1): both NodeDeleted events came, and the second
+  // fired a watch the first had already consumed. A live delete tells such a watcher once too.
+  const h = new Harness();
+  h.connect(1);
+  h.call(1, { op: "create", path: "/a", data: bytes(""), acl: open, mode: "persistent" });
+  const seen = h.replica.tree.lastZxid;
+  h.call(1, { op: "delete", path: "/a", version: -1 });
+  h.send(1, {
+    op: "setWatches",
+    relativeZxid: seen,
+    dataWatches: ["/a"],
+    existWatches: [],
+    childWatches: ["/a"],
+  });
+  const events = h.take(1).filter((m) => m.t === "event").map((m) =>
+    m.t === "event" && `${m.type} ${m.path}`
+  );
+  assert.deepEqual(events, ["NodeDeleted /a"]);
+});
+
 Deno.test("Replica checks ACLs: digest identities, NoAuth and the super user", () => {
   const h = new Harness({ superDigest: digestId("super:pw") });
   h.connect(1);
