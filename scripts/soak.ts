@@ -55,11 +55,15 @@ function work(seed: number, path: string | undefined, timeMs: number): Summary {
       numRuns: path === undefined ? 1_000_000_000 : 1,
       interruptAfterTimeLimit: timeMs,
       markInterruptAsFailure: false,
+      // A replay shows the failure as found; shrinking it again could take the whole time limit.
+      endOnFailure: path !== undefined,
     },
   );
   const replays: string[] = [];
   if (details.failed) {
     console.log(fc.defaultReportMessage(details));
+    const error = details.errorInstance;
+    console.log(`Got: ${error instanceof Error ? error.message : String(error)}`);
     replays.push(
       `PROPS_SEED=${seed} PROPS_PATH=${details.counterexamplePath} scripts/soak --replay ` +
         `--max-faults ${maxFaults}`,
