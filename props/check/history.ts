@@ -10,8 +10,9 @@
  *
  * `committed` is the write order the ensemble agreed on, read from the servers after the run (a
  * replica's applied txns in the simulator; a member's txn log on disk for real processes). The
- * linearizability checker does not use it (it searches for an order of its own); the read, FIFO
- * and watch checkers compare what clients saw with it, and check it against the clients' writes.
+ * linearizability checker takes it only as a guess to verify (a wrong one costs a search, never a
+ * verdict); the read, FIFO and watch checkers compare what clients saw with it, and check it
+ * against the clients' writes.
  * @module
  */
 import type { TxnRecord } from "../../src/tree/txn.ts";

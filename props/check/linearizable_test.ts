@@ -388,6 +388,64 @@ Deno.test("checkLinearizable() reports an exceeded search budget, never a silent
   assert.match(assertFails(history(specs)), /^no linearization/);
 });
 
+Deno.test("checkLinearizable() decides by the committed order what the search cannot, and only if it verifies", () => {
+  // The budget history above, but the read is explained: the eight unknown writes took effect in
+  // the order 8, 7, ..., 1, which the committed txns say. The search alone runs out of budget.
+  const specs: OpSpec[] = [{ at: [1, 2], req: create("/a"), ok: { path: "/a" } }];
+  for (let c = 1; c <= 8; c++) {
+    specs.push({ client: c, at: [3 + c, 30 + c], req: setData("/a", `w${c}`), unknown: true });
+  }
+  specs.push({ client: 9, at: [50, 51], req: sync(), ok: { path: "/" } });
+  specs.push({
+    client: 9,
+    at: [52, 53],
+    req: getData("/a"),
+    ok: { data: text("w1"), stat: stat({ version: 8, dataLength: 2, mzxid: 9 }) },
+  });
+  const h = history(specs);
+  h.ops[0].response!.zxid = 1;
+  h.ops.at(-1)!.response!.zxid = 9;
+  h.committed.push({
+    zxid: 1,
+    timeMs: 0,
+    sessionId: 0x11,
+    txn: {
+      type: "create",
+      path: "/a",
+      data: new Uint8Array(0),
+      acl,
+      ephemeralOwner: 0,
+      parentCversion: 1,
+    },
+  });
+  for (let c = 8; c >= 1; c--) {
+    h.committed.push({
+      zxid: 10 - c,
+      timeMs: 0,
+      sessionId: 0x10 + c,
+      txn: { type: "setData", path: "/a", data: text(`w${c}`), version: 9 - c },
+    });
+  }
+  const messages = (options: Parameters<typeof checkLinearizable>[1]) =>
+    checkLinearizable(h, { maxStates: 50, ...options }).violations.map((v) => v.message);
+  assert.match(messages({ witness: false }).join("\n"), /^linearizability search budget exceeded/);
+  assert.deepEqual(messages({}), []);
+  // A committed order the history contradicts (w2 last, but the read saw w1) proves nothing: the
+  // search runs and meets its budget, as without the witness; with the full budget it finds the
+  // order itself (w1 last).
+  const committed = h.committed.map((record) => ({ ...record }));
+  [h.committed[7].txn, h.committed[8].txn] = [h.committed[8].txn, h.committed[7].txn];
+  assert.match(messages({}).join("\n"), /^linearizability search budget exceeded/);
+  assert.deepEqual(checkLinearizable(h).violations, []);
+  // A read no order explains (version 9 after eight writes) fails even beside the true order.
+  h.committed = committed;
+  h.ops.at(-1)!.response!.stat = stat({ version: 9, dataLength: 2, mzxid: 9 });
+  assert.match(
+    checkLinearizable(h).violations.map((v) => v.message).join("\n"),
+    /^no linearization/,
+  );
+});
+
 // ---- a correct sequential server, and random concurrent histories from it ---------------------
 
 interface Znode {
@@ -873,8 +931,12 @@ const shapes = (bug: Bug) =>
   });
 
 function acceptsHistory(shape: RunShape): void {
-  const result = checkLinearizable(generate(shape));
-  assert.deepEqual(result.violations.map((v) => v.message), []);
+  // With and without the witness: the search must accept on its own what the witness accepts.
+  const history = generate(shape);
+  for (const witness of [true, false]) {
+    const result = checkLinearizable(history, { witness });
+    assert.deepEqual(result.violations.map((v) => v.message), [], `witness: ${witness}`);
+  }
 }
 
 const propertyName =

@@ -198,14 +198,8 @@ function judgeWrite(
     ]);
   }
   claims.set(record.zxid, op);
-  const request = op.request;
-  const differs = request.op === "close"
-    ? (record.txn.type === "closeSession" && record.txn.sessionId === op.sessionId
-      ? null
-      : `is a ${record.txn.type}, not this session's closeSession`)
-    : request.op === "multi"
-    ? multiMismatch(request.ops, record.txn, op)
-    : opMismatch(request as SingleWrite, record.txn, op.sessionId);
+  const differs = txnMismatch(op.request, record.txn, op.sessionId) ??
+    multiResultMismatch(op, record.txn);
   if (differs) return fail(`succeeded at zxid ${hex(response.zxid)}, but the txn there ${differs}`);
   const effect = effectMismatch(op, answers);
   return effect ? fail(`at zxid ${hex(response.zxid)}: ${effect}`) : null;
@@ -261,14 +255,33 @@ function opMismatch(op: SingleWrite, txn: Txn, sessionId: number): string | null
   }
 }
 
-function multiMismatch(ops: MultiOp[], txn: Txn, op: HistoryOp): string | null {
-  if (txn.type !== "multi") return `is a ${txn.type}, not a multi`;
-  if (txn.txns.length !== ops.length) {
-    return `holds ${txn.txns.length} txns for the ${ops.length} ops sent`;
+/**
+ * How committed `txn` differs from the write `request` that `sessionId` sent, or null when the
+ * txn is that request's (the txn decides what the request left open: sequence suffixes, versions
+ * for -1, expanded ACLs).
+ */
+export function txnMismatch(request: ClientRequest, txn: Txn, sessionId: number): string | null {
+  if (request.op === "close") {
+    return txn.type === "closeSession" && txn.sessionId === sessionId
+      ? null
+      : `is a ${txn.type}, not this session's closeSession`;
   }
-  for (let i = 0; i < ops.length; i++) {
-    const differs = opMismatch(ops[i], txn.txns[i], op.sessionId);
+  if (request.op !== "multi") return opMismatch(request as SingleWrite, txn, sessionId);
+  if (txn.type !== "multi") return `is a ${txn.type}, not a multi`;
+  if (txn.txns.length !== request.ops.length) {
+    return `holds ${txn.txns.length} txns for the ${request.ops.length} ops sent`;
+  }
+  for (let i = 0; i < request.ops.length; i++) {
+    const differs = opMismatch(request.ops[i], txn.txns[i], sessionId);
     if (differs) return `(op ${i}) ${differs}`;
+  }
+  return null;
+}
+
+/** For an answered multi: a created path the client was told that the txn did not make. */
+function multiResultMismatch(op: HistoryOp, txn: Txn): string | null {
+  if (txn.type !== "multi") return null;
+  for (let i = 0; i < txn.txns.length; i++) {
     const result = op.response!.results?.[i];
     const sub = txn.txns[i];
     if (sub.type === "create" && result?.op === "create" && result.path !== sub.path) {

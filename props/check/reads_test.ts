@@ -10,6 +10,8 @@ import { assertFindsBug, assertProperty } from "../_props.ts";
 import { bytes, HistoryBuilder, keepEphemeral, runArb, simulate, staleRead } from "./_fixtures.ts";
 import { replayCommitted } from "./committed.ts";
 import { checkFifo } from "./fifo.ts";
+import type { History } from "./history.ts";
+import { checkLinearizable } from "./linearizable.ts";
 import { checkReads } from "./reads.ts";
 import { checkWatches } from "./watches.ts";
 
@@ -266,15 +268,16 @@ Deno.test("checkReads() rejects a versioned write whose committed version does n
   assert.match(found[0], /delete expected version 0, but the node was at 1/);
 });
 
-const acceptName = "random runs of the replica pass the read, FIFO and watch checkers";
+const acceptName = "random runs of the replica pass every checker, with and without the witness";
 Deno.test(acceptName, () => {
   assertProperty(
     { url: import.meta.url, testName: acceptName },
     fc.property(runArb, (plan) => {
       const history = simulate(plan);
-      const found = [checkReads, checkFifo, checkWatches].flatMap((check) =>
-        check(history).violations.map((v) => `[${v.check}] ${v.message}`)
-      );
+      const searchOnly = (h: History) => checkLinearizable(h, { witness: false });
+      const found = [checkReads, checkFifo, checkWatches, checkLinearizable, searchOnly].flatMap((
+        check,
+      ) => check(history).violations.map((v) => `[${v.check}] ${v.message}`));
       assert.deepEqual(found, []);
     }),
     { runs: 150 },
