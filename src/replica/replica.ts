@@ -123,6 +123,11 @@ export class Replica {
   #touched = new Set<number>();
   /** Follower: connections with a sync waiting for the leader's zxid to be applied. */
   readonly #syncWaiting = new Set<number>();
+  /**
+   * Connections resuming a session whose close is ordered but not yet applied, with their
+   * request: answered once the close applies (expired) or is dropped (resumed after all).
+   */
+  readonly #resumesWaiting = new Map<number, ConnectRequest>();
 
   /** Makes a replica with an empty tree; see {@linkcode ReplicaOptions}. */
   constructor(options: ReplicaOptions) {
@@ -348,7 +353,13 @@ export class Replica {
 
   #resumeSession(conn: Conn, request: ConnectRequest): void {
     const session = this.sessions.get(request.sessionId);
-    if (!session || session.closing) {
+    if (session?.closing) {
+      // Refused now, the client would take its session for gone while a crash can still undo
+      // the close (and the session, ephemerals and all, lives on). Decide once the close does.
+      this.#resumesWaiting.set(conn.id, request);
+      return;
+    }
+    if (!session) {
       return this.#refuse(
         conn,
         "SessionExpired",
@@ -409,6 +420,7 @@ export class Replica {
     if (!conn) return;
     this.#conns.delete(connId);
     this.#syncWaiting.delete(connId);
+    this.#resumesWaiting.delete(connId);
     if (this.#connecting.get(conn.sessionId) === connId) this.#connecting.delete(conn.sessionId);
     if (this.#connOfSession.get(conn.sessionId) === connId) {
       this.#connOfSession.delete(conn.sessionId);
@@ -657,8 +669,9 @@ export class Replica {
     }
   }
 
-  /** Answers what waited for txns now applied: syncs, and errors held by `upTo`. */
+  /** Answers what waited for txns now applied: syncs, errors held by `upTo`, resumes. */
   #drainWaiting(): void {
+    this.#retryResumes();
     for (const connId of this.#syncWaiting) {
       const conn = this.#conns.get(connId);
       if (conn) this.#drain(conn);
@@ -667,6 +680,16 @@ export class Replica {
       if (!conn || !conn.queue.some(waits)) {
         this.#syncWaiting.delete(connId);
       }
+    }
+  }
+
+  /** Resumes that waited for a closing session, once the session is gone or no longer closing. */
+  #retryResumes(): void {
+    for (const [connId, request] of this.#resumesWaiting) {
+      if (this.sessions.get(request.sessionId)?.closing) continue;
+      this.#resumesWaiting.delete(connId);
+      const conn = this.#conns.get(connId);
+      if (conn) this.#resumeSession(conn, request);
     }
   }
 
@@ -712,6 +735,7 @@ export class Replica {
       }
     }
     for (const conn of touched) this.#drain(conn);
+    this.#retryResumes();
   }
 
   #apply(entry: Ordered): void {

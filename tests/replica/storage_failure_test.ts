@@ -192,3 +192,46 @@ Deno.test("Replica refuses a new session whose creation storage failed", () => {
   h.holdDurable = false;
   assert.equal(h.connect(2).t, "connected", "the next session is created");
 });
+
+Deno.test("Replica answers a resume of a closing session only once the close is decided", () => {
+  const h = new Harness();
+  const connected = h.connect(1);
+  assert.equal(connected.t, "connected");
+  if (connected.t !== "connected") return;
+  const resume = { sessionId: connected.sessionId, password: connected.password };
+  h.call(1, { op: "create", path: "/e", data: bytes(""), acl: open, mode: "ephemeral" });
+
+  // The close is ordered but storage fails it: the session lives on, so the resume succeeds.
+  h.holdDurable = true;
+  h.send(1, { op: "close" });
+  assert.equal(h.connect(2, 1000, resume), undefined, "no answer while the close is undecided");
+  failStorage(h);
+  const resumed = h.take(2);
+  assert.deepEqual(resumed.map((m) => m.t), ["connected"]);
+  assert.equal(resumed[0].t === "connected" && resumed[0].sessionId, connected.sessionId);
+  assert.equal(h.replica.tree.has("/e"), true);
+
+  // The close is ordered again and this time it applies: the resume is refused as expired.
+  h.send(2, { op: "close" });
+  assert.equal(h.connect(3, 1000, resume), undefined);
+  h.sync();
+  const refused = h.take(3);
+  assert.deepEqual(refused.map((m) => m.t === "refused" && m.err), ["SessionExpired"]);
+  assert.ok(h.closed.has(3));
+  assert.equal(h.replica.tree.has("/e"), false);
+
+  // A connection that gives up while it waits is forgotten, and nothing is sent to it.
+  h.holdDurable = false;
+  const other = h.connect(4);
+  assert.equal(other.t, "connected");
+  if (other.t !== "connected") return;
+  h.holdDurable = true;
+  h.send(4, { op: "close" });
+  assert.equal(
+    h.connect(5, 1000, { sessionId: other.sessionId, password: other.password }),
+    undefined,
+  );
+  h.step({ type: "disconnect", connId: 5 });
+  h.sync();
+  assert.deepEqual(h.take(5), []);
+});
