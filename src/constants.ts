@@ -62,3 +62,6 @@ assert(frameBytesMax >= 2 * dataBytesMax, "a frame holds a full znode value plus
 assert(pathBytesMax < dataBytesMax, "paths are smaller than values");
 assert(snapshotReadBytesMax + 1024 < frameBytesMax, "a backup chunk fits in a frame");
 assert(sessionTimeoutTicksMin < sessionTimeoutTicksMax, "timeout bounds are ordered");
+
+/** Longest TTL of a TTL node, in ms (ZooKeeper's limit: 40 bits). */
+export const ttlMsMax = 2 ** 40 - 1;

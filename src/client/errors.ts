@@ -392,6 +392,40 @@ export class UnknownSessionError extends CorralError {
 }
 
 /**
+ * removeWatches or checkWatches named a watch the session does not hold.
+ *
+ * @example
+ * ```ts
+ * import { NoWatcherError } from "./errors.ts";
+ * new NoWatcherError("no data watch on /a", "/a").code; // "NoWatcher"
+ * ```
+ */
+export class NoWatcherError extends CorralError {
+  /** Builds the error from the server\'s message and the path the operation named, if any. */
+  constructor(message: string, path?: string) {
+    super("NoWatcher", message, path);
+    this.name = "NoWatcherError";
+  }
+}
+
+/**
+ * The server does not change its membership at run time (reconfig).
+ *
+ * @example
+ * ```ts
+ * import { ReconfigDisabledError } from "./errors.ts";
+ * new ReconfigDisabledError("reconfig is disabled").code; // "ReconfigDisabled"
+ * ```
+ */
+export class ReconfigDisabledError extends CorralError {
+  /** Builds the error from the server\'s message and the path the operation named, if any. */
+  constructor(message: string, path?: string) {
+    super("ReconfigDisabled", message, path);
+    this.name = "ReconfigDisabledError";
+  }
+}
+
+/**
  * One side broke the protocol (an unexpected frame, a response out of order).
  *
  * @example
@@ -434,6 +468,8 @@ const errorClasses: Record<ErrorCode, ErrorClass> = {
   RuntimeInconsistency: RuntimeInconsistencyError,
   SystemError: SystemFailureError,
   UnknownSession: UnknownSessionError,
+  NoWatcher: NoWatcherError,
+  ReconfigDisabled: ReconfigDisabledError,
   ProtocolError: ProtocolViolationError,
 };
 

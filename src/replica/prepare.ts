@@ -12,7 +12,16 @@ import { isReservedPath } from "../tree/data_tree.ts";
 import { parentOf, sequenceSuffix } from "../tree/path.ts";
 import type { Txn } from "../tree/txn.ts";
 import type { Acl, OpError, Stat } from "../tree/types.ts";
-import { opError, Perms } from "../tree/types.ts";
+import {
+  containerOwner,
+  ephemeralModes,
+  isEphemeralOwner,
+  opError,
+  Perms,
+  sequentialModes,
+  ttlModes,
+  ttlOwner,
+} from "../tree/types.ts";
 
 /** What prepare needs to know about a node: its stat and ACL as of all ordered changes. */
 export interface NodeView {
@@ -87,6 +96,8 @@ export interface PrepareContext {
   sessionId: number;
   authIds: readonly AuthId[];
   dataBytesMax: number;
+  /** True when TTL nodes may be created (ZooKeeper's extendedTypesEnabled). */
+  ttlEnabled: boolean;
 }
 
 /** Prepared single op, or why not. */
@@ -107,6 +118,9 @@ function prepareCreate(
   ctx: PrepareContext,
 ): Prepared {
   if (op.path === "/") return fail("NodeExists", "/ always exists");
+  if (ttlModes.has(op.mode) && !ctx.ttlEnabled) {
+    return fail("Unimplemented", "TTL nodes are disabled on this server (extendedTypesEnabled)");
+  }
   if (isReservedPath(op.path)) return fail("BadArguments", `${op.path} is reserved for the system`);
   if (op.data.byteLength > ctx.dataBytesMax) {
     return fail(
@@ -120,16 +134,20 @@ function prepareCreate(
   if (!allowed(parent.acl, Perms.create, ctx.authIds)) {
     return fail("NoAuth", `no CREATE permission on ${parentPath}`);
   }
-  if (parent.stat.ephemeralOwner !== 0) {
+  if (isEphemeralOwner(parent.stat.ephemeralOwner)) {
     return fail("NoChildrenForEphemerals", `${parentPath} is ephemeral and cannot have children`);
   }
-  const sequential = op.mode === "persistentSequential" || op.mode === "ephemeralSequential";
+  const sequential = sequentialModes.has(op.mode);
   const path = sequential ? op.path + sequenceSuffix(parent.stat.cversion) : op.path;
   if (changes.view(path)) return fail("NodeExists", `${path} already exists`);
   const acl = fixupAcl(op.acl, ctx.authIds);
   if ("err" in acl) return fail(acl.err, acl.message);
-  const ephemeralOwner = op.mode === "ephemeral" || op.mode === "ephemeralSequential"
+  const ephemeralOwner = ephemeralModes.has(op.mode)
     ? ctx.sessionId
+    : op.mode === "container"
+    ? containerOwner
+    : ttlModes.has(op.mode)
+    ? ttlOwner(op.ttlMs!)
     : 0;
   const parentCversion = parent.stat.cversion + 1;
   const stat: Stat = {
@@ -253,6 +271,28 @@ function prepareCheck(
     txn: { type: "check", path: op.path, version: op.version },
     result: { op: "check" },
   };
+}
+
+/**
+ * Prepares the removal of a container or TTL node that has no children: what the leader orders
+ * when one is due, and what a client's deleteContainer asks (no permission is needed, as in
+ * ZooKeeper; the node must be one the server could remove by itself).
+ */
+export function prepareDeleteContainer(
+  path: string,
+  changes: PendingChanges,
+  ctx: PrepareContext,
+): Prepared {
+  const node = changes.view(path);
+  if (!node) return fail("NoNode", `${path} does not exist`);
+  if (node.stat.ephemeralOwner > containerOwner) {
+    return fail("BadArguments", `${path} is not a container or TTL node`);
+  }
+  if (node.stat.numChildren > 0) {
+    return fail("NotEmpty", `${path} has ${node.stat.numChildren} children`);
+  }
+  recordDelete(path, changes, ctx.zxid);
+  return { ok: true, txn: { type: "delete", path }, result: { op: "delete" } };
 }
 
 /** Prepares one create/delete/setData/check against `changes`, recording its effect on success. */

@@ -18,17 +18,21 @@ import { makeZxid, type Txn, type TxnRecord } from "../tree/txn.ts";
 import { type ErrorCode, type OpError, Perms } from "../tree/types.ts";
 import { SessionTable } from "../session/session_table.ts";
 import type { SnapshotImage } from "../storage/types.ts";
-import { WatchTable } from "../watch/watch_table.ts";
+import { WatchTable, type WatchTableKind } from "../watch/watch_table.ts";
 import type {
   ClientRequest,
   ConnectRequest,
   MultiResult,
+  ReadResult,
   ServerLimits,
   ServerMessage,
+  WatcherType,
 } from "../wire/messages.ts";
 import {
   PendingChanges,
   prepareCloseSession,
+  type PrepareContext,
+  prepareDeleteContainer,
   prepareMulti,
   prepareOp,
   prepareSetAcl,
@@ -45,7 +49,7 @@ import type {
 
 type WriteRequest = Extract<
   ClientRequest,
-  { op: "create" | "delete" | "setData" | "check" | "setACL" | "multi" }
+  { op: "create" | "delete" | "setData" | "check" | "setACL" | "multi" | "deleteContainer" }
 >;
 
 /** An answer body: response fields, or an error with (for a multi) the per-op results. */
@@ -53,7 +57,23 @@ type AnswerBody = Record<string, unknown> | OpError & { results?: MultiResult[] 
 
 type ReadRequest = Extract<
   ClientRequest,
-  { op: "exists" | "getData" | "getChildren" | "getACL" | "sync" | "ping" | "setWatches" }
+  {
+    op:
+      | "exists"
+      | "getData"
+      | "getChildren"
+      | "getACL"
+      | "sync"
+      | "ping"
+      | "setWatches"
+      | "addWatch"
+      | "removeWatches"
+      | "checkWatches"
+      | "getEphemerals"
+      | "getAllChildrenNumber"
+      | "whoAmI"
+      | "multiRead";
+  }
 >;
 
 /** A request waiting for its turn to be answered on its connection. */
@@ -141,6 +161,8 @@ export class Replica {
       pendingRequestsMax: options.pendingRequestsMax ?? limits.pendingRequestsMax,
       watchesPerSessionMax: options.watchesPerSessionMax ?? limits.watchesPerSessionMax,
       superDigest: options.superDigest ?? null,
+      ttlEnabled: options.ttlEnabled ?? false,
+      extendedCheckIntervalMs: options.extendedCheckIntervalMs ?? 1000,
     };
     assert(this.#options.tickMs > 0, "tickMs is positive");
     assert(
@@ -441,6 +463,22 @@ export class Replica {
       this.#log("info", "session expired", { sessionId });
       this.#closeSession(sessionId, null, null);
     }
+    const { extendedCheckIntervalMs, tickMs } = this.#options;
+    if (this.#nowTick % Math.max(1, Math.round(extendedCheckIntervalMs / tickMs)) === 0) {
+      this.#removeDueExtended();
+    }
+  }
+
+  /**
+   * Orders the removal of every container and TTL node that is due (ZooKeeper's container
+   * manager). Each is prepared against the ordered changes, so a child created meanwhile, or a
+   * removal already ordered, keeps it from being ordered.
+   */
+  #removeDueExtended(): void {
+    for (const path of this.#tree.extendedDue(this.#nowMs)) {
+      const prepared = prepareDeleteContainer(path, this.#changes, this.#prepareContext(0, []));
+      if (prepared.ok) this.#order(prepared.txn, 0, null, null);
+    }
   }
 
   #closeSession(sessionId: number, connId: number | null, item: Item | null): void {
@@ -500,6 +538,7 @@ export class Replica {
         case "delete":
         case "setData":
         case "check":
+        case "deleteContainer":
           this.#enqueueWrite(conn, request, 0);
           return this.#forwardRequest(conn, request);
       }
@@ -512,6 +551,13 @@ export class Replica {
       case "sync":
       case "ping":
       case "setWatches":
+      case "addWatch":
+      case "removeWatches":
+      case "checkWatches":
+      case "getEphemerals":
+      case "getAllChildrenNumber":
+      case "whoAmI":
+      case "multiRead":
         conn.queue.push({ kind: "read", request, authIds: conn.authIds });
         return;
       case "addAuth":
@@ -537,12 +583,25 @@ export class Replica {
       case "create":
       case "delete":
       case "setData":
-      case "check": {
+      case "check":
+      case "deleteContainer": {
         const prepared = this.#prepareWrite(request, conn.sessionId, conn.authIds);
         if (!prepared.ok) return this.#answerAfterOrdered(conn, request.xid, prepared.body);
         return this.#orderWrite(conn, request, prepared.txn);
       }
     }
+  }
+
+  /** What prepare needs to know of the next txn `sessionId` would order. */
+  #prepareContext(sessionId: number, authIds: readonly AuthId[]): PrepareContext {
+    return {
+      zxid: this.#lastOrderedZxid + 1,
+      timeMs: this.#nowMs,
+      sessionId,
+      authIds,
+      dataBytesMax: this.#options.dataBytesMax,
+      ttlEnabled: this.#options.ttlEnabled,
+    };
   }
 
   /** Turns a write into its txn against the tree plus every ordered change, or an error. */
@@ -551,13 +610,11 @@ export class Replica {
     sessionId: number,
     authIds: AuthId[],
   ): { ok: true; txn: Txn } | { ok: false; body: AnswerBody } {
-    const ctx = {
-      zxid: this.#lastOrderedZxid + 1,
-      timeMs: this.#nowMs,
-      sessionId,
-      authIds,
-      dataBytesMax: this.#options.dataBytesMax,
-    };
+    const ctx = this.#prepareContext(sessionId, authIds);
+    if (request.op === "deleteContainer") {
+      const prepared = prepareDeleteContainer(request.path, this.#changes, ctx);
+      return prepared.ok ? prepared : { ok: false, body: prepared };
+    }
     if (request.op === "setACL") {
       const prepared = prepareSetAcl(
         request.path,
@@ -986,7 +1043,8 @@ export class Replica {
       case "create":
       case "delete":
       case "setData":
-      case "check": {
+      case "check":
+      case "deleteContainer": {
         const prepared = this.#prepareWrite(request, sessionId, authIds);
         if (!prepared.ok) return answerAfterOrdered(prepared.body);
         this.#order(prepared.txn, sessionId, null, null);
@@ -1136,6 +1194,62 @@ export class Replica {
       case "setWatches":
         this.#setWatches(conn, request);
         return { ...base };
+      case "addWatch": {
+        const full = watchFull();
+        if (full) return full;
+        const kind = request.mode === "persistent" ? "persistent" : "recursive";
+        this.watches.add(kind, request.path, sessionId);
+        return { ...base };
+      }
+      case "removeWatches":
+      case "checkWatches": {
+        const kinds = watchKindsOf(request.type);
+        const held = kinds.filter((kind) => this.watches.has(kind, request.path, sessionId));
+        if (held.length === 0) {
+          return error("NoWatcher", `no ${request.type} watch on ${request.path}`);
+        }
+        if (request.op === "removeWatches") {
+          for (const kind of held) this.watches.remove(kind, request.path, sessionId);
+        }
+        return { ...base };
+      }
+      case "getEphemerals":
+        return {
+          ...base,
+          ephemerals: this.#tree.ephemeralsOf(sessionId).filter((p) =>
+            p.startsWith(request.prefix)
+          ),
+        };
+      case "getAllChildrenNumber": {
+        const acl = this.#tree.aclOf(request.path);
+        if (!acl) return error("NoNode", `${request.path} does not exist`);
+        if (!allowed(acl, Perms.read, item.authIds)) {
+          return error("NoAuth", `no READ permission on ${request.path}`);
+        }
+        return { ...base, count: this.#tree.descendantCount(request.path) };
+      }
+      case "whoAmI":
+        return {
+          ...base,
+          clientInfo: item.authIds.map((id) => ({
+            scheme: id.scheme,
+            user: id.scheme === "digest" ? id.id.slice(0, id.id.indexOf(":")) : id.id,
+          })),
+        };
+      case "multiRead":
+        return {
+          ...base,
+          readResults: request.ops.map((op): ReadResult => {
+            const acl = this.#tree.aclOf(op.path);
+            if (!acl) return { op: "error", err: "NoNode", message: `${op.path} does not exist` };
+            if (!allowed(acl, Perms.read, item.authIds)) {
+              return { op: "error", err: "NoAuth", message: `no READ permission on ${op.path}` };
+            }
+            return op.op === "getData"
+              ? { op: "getData", ...this.#tree.getData(op.path)! }
+              : { op: "getChildren", children: this.#tree.getChildren(op.path)!.children };
+          }),
+        };
     }
   }
 
@@ -1169,6 +1283,14 @@ export class Replica {
       else if (stat.pzxid > request.relativeZxid) fire("NodeChildrenChanged", path);
       else this.watches.add("child", path, sessionId);
     }
+    // Persistent watches come back as they were, with nothing fired for what was missed (as in
+    // ZooKeeper: a client that needs the missed changes reads again).
+    for (const path of request.persistentWatches ?? []) {
+      this.watches.add("persistent", path, sessionId);
+    }
+    for (const path of request.persistentRecursiveWatches ?? []) {
+      this.watches.add("recursive", path, sessionId);
+    }
   }
 
   // ---- output -------------------------------------------------------------------------------
@@ -1196,6 +1318,22 @@ function answerMessage(xid: number, body: AnswerBody): ServerMessage {
   };
   if ("results" in body && body.results) Object.assign(message, { results: body.results });
   return message as ServerMessage;
+}
+
+/** The tables a removeWatches or checkWatches of `type` means. */
+function watchKindsOf(type: WatcherType): WatchTableKind[] {
+  switch (type) {
+    case "children":
+      return ["child"];
+    case "data":
+      return ["data"];
+    case "persistent":
+      return ["persistent"];
+    case "persistentRecursive":
+      return ["recursive"];
+    case "any":
+      return ["data", "child", "persistent", "recursive"];
+  }
 }
 
 function toMultiResult(result: TxnResult): MultiResult {

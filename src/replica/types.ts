@@ -122,4 +122,8 @@ export interface ReplicaOptions {
   watchesPerSessionMax?: number;
   /** `super:base64digest`: a digest identity that bypasses every ACL. */
   superDigest?: string | null;
+  /** True to allow TTL nodes (ZooKeeper's `extendedTypesEnabled`; default false). */
+  ttlEnabled?: boolean;
+  /** How often the leader looks for containers and TTL nodes to remove (default 1000 ms). */
+  extendedCheckIntervalMs?: number;
 }

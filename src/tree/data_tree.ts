@@ -5,7 +5,7 @@
 import { assert } from "../assert.ts";
 import type { Txn, TxnRecord } from "./txn.ts";
 import type { Acl, Stat, WatchEventType } from "./types.ts";
-import { openAcl } from "./types.ts";
+import { containerOwner, isEphemeralOwner, openAcl, ttlOf } from "./types.ts";
 import { baseName, childPath, parentOf } from "./path.ts";
 
 /**
@@ -90,6 +90,8 @@ function emptyStat(): Stat {
 export class DataTree {
   #nodes = new Map<string, Znode>();
   #ephemerals = new Map<number, Set<string>>();
+  /** Paths of containers and TTL nodes (the nodes the server may remove by itself). */
+  #extended = new Set<string>();
   #lastZxid = 0;
 
   constructor() {
@@ -153,6 +155,39 @@ export class DataTree {
     return [...(this.#ephemerals.get(sessionId) ?? [])].sort();
   }
 
+  /**
+   * Containers and TTL nodes due for removal at `nowMs`, as ZooKeeper's container manager picks
+   * them: a container with no children that has had some (cversion > 0); a TTL node with no
+   * children whose last change is more than its TTL ago.
+   */
+  extendedDue(nowMs: number): string[] {
+    const due: string[] = [];
+    for (const path of this.#extended) {
+      const { stat } = this.#nodes.get(path)!;
+      if (stat.numChildren > 0) continue;
+      const ttl = ttlOf(stat.ephemeralOwner);
+      const expired = ttl > 0 ? nowMs - stat.mtime > ttl : stat.cversion > 0;
+      if (expired) due.push(path);
+    }
+    return due.sort();
+  }
+
+  /** Number of nodes below `path`, at every depth (0 when it does not exist). */
+  descendantCount(path: string): number {
+    const node = this.#nodes.get(path);
+    if (!node) return 0;
+    let count = 0;
+    const stack = [path];
+    while (stack.length > 0) {
+      const at = stack.pop()!;
+      for (const name of this.#nodes.get(at)!.children) {
+        count++;
+        stack.push(childPath(at, name));
+      }
+    }
+    return count;
+  }
+
   /** Session ids that own at least one ephemeral. */
   ephemeralOwners(): number[] {
     return [...this.#ephemerals.keys()];
@@ -181,6 +216,7 @@ export class DataTree {
     const tree = new DataTree();
     tree.#nodes.clear();
     tree.#ephemerals.clear();
+    tree.#extended.clear();
     assert(images.length > 0 && images[0].path === "/", "a snapshot starts with /");
     // Most znodes carry one of a handful of ACLs: share one array per distinct ACL.
     const acls = new Map<string, readonly Acl[]>();
@@ -196,12 +232,7 @@ export class DataTree {
       }
       if (tree.#nodes.has(image.path)) assert(false, `snapshot holds ${image.path} once`);
       tree.#nodes.set(image.path, node);
-      const owner = image.stat.ephemeralOwner;
-      if (owner !== 0) {
-        let owned = tree.#ephemerals.get(owner);
-        if (!owned) tree.#ephemerals.set(owner, owned = new Set());
-        owned.add(image.path);
-      }
+      tree.#track(image.path, image.stat.ephemeralOwner);
     }
     for (const [path, node] of tree.#nodes) {
       if (node.children.size !== node.stat.numChildren) {
@@ -287,7 +318,7 @@ export class DataTree {
     const parentPath = parentOf(txn.path);
     const parent = this.#mustGet(parentPath);
     assert(!this.#nodes.has(txn.path), `create of existing ${txn.path}`);
-    assert(parent.stat.ephemeralOwner === 0, `create under ephemeral ${parentPath}`);
+    assert(!isEphemeralOwner(parent.stat.ephemeralOwner), `create under ephemeral ${parentPath}`);
     const stat: Stat = {
       ...emptyStat(),
       czxid: record.zxid,
@@ -300,11 +331,7 @@ export class DataTree {
     };
     this.#insert(txn.path, txn.data, txn.acl.map((a) => ({ ...a })), stat);
     parent.stat = { ...parent.stat, cversion: txn.parentCversion, pzxid: record.zxid };
-    if (txn.ephemeralOwner !== 0) {
-      let owned = this.#ephemerals.get(txn.ephemeralOwner);
-      if (!owned) this.#ephemerals.set(txn.ephemeralOwner, owned = new Set());
-      owned.add(txn.path);
-    }
+    this.#track(txn.path, txn.ephemeralOwner);
     out.results.push({ type: "create", path: txn.path, stat: { ...stat } });
     out.triggers.push({ type: "NodeCreated", path: txn.path });
     out.triggers.push({ type: "NodeChildrenChanged", path: parentPath });
@@ -331,14 +358,27 @@ export class DataTree {
       pzxid: zxid,
     };
     const owner = node.stat.ephemeralOwner;
-    if (owner !== 0) {
+    if (isEphemeralOwner(owner)) {
       const owned = this.#ephemerals.get(owner);
       owned?.delete(path);
       if (owned?.size === 0) this.#ephemerals.delete(owner);
+    } else if (owner <= containerOwner) {
+      this.#extended.delete(path);
     }
     out?.results.push({ type: "delete" });
     triggers.push({ type: "NodeDeleted", path });
     triggers.push({ type: "NodeChildrenChanged", path: parentPath });
+  }
+
+  /** Indexes a new node by its owner: a session's ephemerals, or the extended nodes. */
+  #track(path: string, owner: number): void {
+    if (isEphemeralOwner(owner)) {
+      let owned = this.#ephemerals.get(owner);
+      if (!owned) this.#ephemerals.set(owner, owned = new Set());
+      owned.add(path);
+    } else if (owner <= containerOwner) {
+      this.#extended.add(path);
+    }
   }
 
   #mustGet(path: string): Znode {

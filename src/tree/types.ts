@@ -80,12 +80,19 @@ export const creatorAllAcl: readonly Acl[] = Object.freeze([
   Object.freeze({ perms: Perms.all, scheme: "auth", id: "" }),
 ]);
 
-/** How a znode is created (REFERENCE §1). */
+/**
+ * How a znode is created (REFERENCE §1), with ZooKeeper's extended types: a `container` is
+ * removed by the server once it has had children and has none left; a TTL node is removed once
+ * it has no children and has not changed for its TTL (opt-in, as in ZooKeeper).
+ */
 export type CreateMode =
   | "persistent"
   | "persistentSequential"
   | "ephemeral"
-  | "ephemeralSequential";
+  | "ephemeralSequential"
+  | "container"
+  | "persistentWithTtl"
+  | "persistentSequentialWithTtl";
 
 /** All create modes, for validation. */
 export const createModes: readonly CreateMode[] = [
@@ -93,7 +100,52 @@ export const createModes: readonly CreateMode[] = [
   "persistentSequential",
   "ephemeral",
   "ephemeralSequential",
+  "container",
+  "persistentWithTtl",
+  "persistentSequentialWithTtl",
 ];
+
+/** Create modes that append a sequence number. */
+export const sequentialModes: ReadonlySet<CreateMode> = new Set<CreateMode>([
+  "persistentSequential",
+  "ephemeralSequential",
+  "persistentSequentialWithTtl",
+]);
+
+/** Create modes that take a TTL. */
+export const ttlModes: ReadonlySet<CreateMode> = new Set<CreateMode>([
+  "persistentWithTtl",
+  "persistentSequentialWithTtl",
+]);
+
+/** Create modes whose node belongs to the session. */
+export const ephemeralModes: ReadonlySet<CreateMode> = new Set<CreateMode>([
+  "ephemeral",
+  "ephemeralSequential",
+]);
+
+/**
+ * `Stat.ephemeralOwner` of a container. Like ZooKeeper, Corral keeps a node's extended type in
+ * this field (so snapshots and logs need nothing new), but in JavaScript-safe numbers: a container
+ * is -1 and a TTL node is `-(1 + ttlMs)`; session ids are positive. The ZooKeeper listener
+ * translates both to ZooKeeper's own bit patterns.
+ */
+export const containerOwner = -1;
+
+/** `Stat.ephemeralOwner` of a TTL node with `ttlMs` (see {@linkcode containerOwner}). */
+export function ttlOwner(ttlMs: number): number {
+  return -(1 + ttlMs);
+}
+
+/** The TTL of a node with this `ephemeralOwner`, or 0 when it is not a TTL node. */
+export function ttlOf(ephemeralOwner: number): number {
+  return ephemeralOwner < containerOwner ? -ephemeralOwner - 1 : 0;
+}
+
+/** True when `ephemeralOwner` names a session (the node is an ephemeral). */
+export function isEphemeralOwner(ephemeralOwner: number): boolean {
+  return ephemeralOwner > 0;
+}
 
 /** Errors a client can tell apart (REFERENCE §2), plus the multi-specific ones. */
 export type ErrorCode =
@@ -118,6 +170,8 @@ export type ErrorCode =
   | "RuntimeInconsistency"
   | "SystemError"
   | "UnknownSession"
+  | "NoWatcher"
+  | "ReconfigDisabled"
   | "ProtocolError";
 
 /** All error codes, for validation of what comes off the wire. */
@@ -143,6 +197,8 @@ export const errorCodes: readonly ErrorCode[] = [
   "RuntimeInconsistency",
   "SystemError",
   "UnknownSession",
+  "NoWatcher",
+  "ReconfigDisabled",
   "ProtocolError",
 ];
 

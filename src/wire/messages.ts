@@ -15,8 +15,9 @@ import {
   protocolVersion,
   setWatchesPathsMax,
   snapshotReadBytesMax,
+  ttlMsMax,
 } from "../constants.ts";
-import { createModes } from "../tree/types.ts";
+import { createModes, sequentialModes, ttlModes } from "../tree/types.ts";
 import { validatePath } from "../tree/path.ts";
 
 /** First frame of a connection: open a new session (`sessionId` 0) or resume one. */
@@ -37,7 +38,15 @@ export interface ConnectRequest {
 /** One op of a multi (REFERENCE §1). */
 export type MultiOp =
   | { op: "check"; path: string; version: number }
-  | { op: "create"; path: string; data: Uint8Array; acl: Acl[]; mode: CreateMode }
+  | {
+    op: "create";
+    path: string;
+    data: Uint8Array;
+    acl: Acl[];
+    mode: CreateMode;
+    /** Milliseconds a TTL node may stay unchanged and childless (TTL modes only). */
+    ttlMs?: number;
+  }
   | { op: "setData"; path: string; data: Uint8Array; version: number }
   | { op: "delete"; path: string; version: number };
 
@@ -61,13 +70,61 @@ export type ClientRequest =
       dataWatches: string[];
       existWatches: string[];
       childWatches: string[];
+      /** Persistent watches (addWatch) to register again; they fire nothing for what was missed. */
+      persistentWatches?: string[];
+      persistentRecursiveWatches?: string[];
     }
+    /** A persistent watch on `path` (or on its whole subtree): it stays after it fires. */
+    | { op: "addWatch"; path: string; mode: AddWatchMode }
+    /** Removes this session's watches of `type` on `path`; NoWatcher when there are none. */
+    | { op: "removeWatches"; path: string; type: WatcherType }
+    /** NoWatcher unless this session has a watch of `type` on `path`; removes nothing. */
+    | { op: "checkWatches"; path: string; type: WatcherType }
+    /** Paths of this session's ephemerals that start with `prefix` (as a string). */
+    | { op: "getEphemerals"; prefix: string }
+    /** Number of nodes below `path`, at every depth. */
+    | { op: "getAllChildrenNumber"; path: string }
+    /** The identities the connection authenticated as. */
+    | { op: "whoAmI" }
+    /** Several reads answered together, each on its own (one failing does not fail the rest). */
+    | { op: "multiRead"; ops: ReadOp[] }
+    /** Deletes a container or TTL node that has no children (what the server does itself). */
+    | { op: "deleteContainer"; path: string }
     | { op: "close" }
     /** Online backup: capture a consistent snapshot for this connection (super or loopback only). */
     | { op: "snapshot" }
     /** Online backup: read bytes of the snapshot captured on this connection. */
     | { op: "snapshotRead"; offset: number; length: number }
   );
+
+/** The persistent watch modes of addWatch. */
+export type AddWatchMode = "persistent" | "persistentRecursive";
+
+/** Which watches removeWatches and checkWatches mean (ZooKeeper's WatcherType). */
+export type WatcherType = "children" | "data" | "any" | "persistent" | "persistentRecursive";
+
+const watcherTypes: readonly WatcherType[] = [
+  "children",
+  "data",
+  "any",
+  "persistent",
+  "persistentRecursive",
+];
+
+/** One read of a multiRead. */
+export type ReadOp = { op: "getData"; path: string } | { op: "getChildren"; path: string };
+
+/** Result of one read of a multiRead. */
+export type ReadResult =
+  | { op: "getData"; data: Uint8Array; stat: Stat }
+  | { op: "getChildren"; children: string[] }
+  | { op: "error"; err: ErrorCode; message: string };
+
+/** An identity a connection holds, as whoAmI tells it. */
+export interface ClientInfo {
+  scheme: string;
+  user: string;
+}
 
 /** The op names a client may send after the handshake. */
 export type RequestOp = ClientRequest["op"];
@@ -81,6 +138,7 @@ export const writeOps: ReadonlySet<RequestOp> = new Set<RequestOp>([
   "multi",
   "check",
   "close",
+  "deleteContainer",
 ]);
 
 /** Result of one op inside a multi response. */
@@ -110,6 +168,14 @@ export interface ResponseMessage {
   children?: string[];
   acl?: Acl[];
   results?: MultiResult[];
+  /** multiRead: one result per read. */
+  readResults?: ReadResult[];
+  /** getEphemerals. */
+  ephemerals?: string[];
+  /** getAllChildrenNumber. */
+  count?: number;
+  /** whoAmI. */
+  clientInfo?: ClientInfo[];
 }
 
 /** Limits the server announces in the handshake so a client can stay within them. */
@@ -260,15 +326,24 @@ function multiOp(value: unknown, i: number): MultiOp {
       return { op: "check", path: path(value), version: version(value) };
     case "create": {
       const createMode = mode(value);
-      const sequential = createMode === "persistentSequential" ||
-        createMode === "ephemeralSequential";
-      return {
+      const withTtl = ttlModes.has(createMode);
+      const created: Extract<MultiOp, { op: "create" }> = {
         op: "create",
-        path: path(value, "path", sequential),
+        path: path(value, "path", sequentialModes.has(createMode)),
         data: bytes(value, "data", dataBytesMax),
         acl: acl(value),
         mode: createMode,
       };
+      if (withTtl) {
+        const ttlMs = int(value, "ttlMs");
+        if (ttlMs < 1 || ttlMs > ttlMsMax) {
+          throw new Bad("BadArguments", `field "ttlMs" must be in [1, ${ttlMsMax}]`);
+        }
+        created.ttlMs = ttlMs;
+      } else if (value["ttlMs"] !== undefined) {
+        throw new Bad("BadArguments", `field "ttlMs" is only for the TTL create modes`);
+      }
+      return created;
     }
     case "setData":
       return {
@@ -282,6 +357,15 @@ function multiOp(value: unknown, i: number): MultiOp {
     default:
       throw new Bad("BadArguments", `ops[${i}].op must be check, create, setData or delete`);
   }
+}
+
+function readOp(value: unknown, i: number): ReadOp {
+  if (!isRecord(value)) throw new Bad("BadArguments", `ops[${i}] must be a map`);
+  const op = value["op"];
+  if (op !== "getData" && op !== "getChildren") {
+    throw new Bad("BadArguments", `ops[${i}].op must be getData or getChildren`);
+  }
+  return { op, path: path(value) };
 }
 
 function request(obj: Record<string, unknown>, xid: number): ClientRequest {
@@ -332,7 +416,44 @@ function request(obj: Record<string, unknown>, xid: number): ClientRequest {
         dataWatches: paths(obj, "dataWatches"),
         existWatches: paths(obj, "existWatches"),
         childWatches: paths(obj, "childWatches"),
+        persistentWatches: paths(obj, "persistentWatches"),
+        persistentRecursiveWatches: paths(obj, "persistentRecursiveWatches"),
       };
+    case "addWatch": {
+      const watchMode = obj["mode"];
+      if (watchMode !== "persistent" && watchMode !== "persistentRecursive") {
+        throw new Bad("BadArguments", `field "mode" must be persistent or persistentRecursive`);
+      }
+      return { xid, op, path: path(obj), mode: watchMode };
+    }
+    case "removeWatches":
+    case "checkWatches": {
+      const type = obj["type"];
+      if (typeof type !== "string" || !(watcherTypes as readonly string[]).includes(type)) {
+        throw new Bad("BadArguments", `field "type" must be one of ${watcherTypes.join(", ")}`);
+      }
+      return { xid, op, path: path(obj), type: type as WatcherType };
+    }
+    case "getEphemerals": {
+      const prefix = obj["prefix"] ?? "/";
+      if (typeof prefix !== "string" || !prefix.startsWith("/")) {
+        throw new Bad("BadArguments", `field "prefix" must be a string that starts with /`);
+      }
+      return { xid, op, prefix };
+    }
+    case "getAllChildrenNumber":
+    case "deleteContainer":
+      return { xid, op, path: path(obj) };
+    case "whoAmI":
+      return { xid, op };
+    case "multiRead": {
+      const ops = obj["ops"];
+      if (!Array.isArray(ops)) throw new Bad("BadArguments", `field "ops" must be an array`);
+      if (ops.length > multiOpsMax) {
+        throw new Bad("BadArguments", `a multiRead has at most ${multiOpsMax} ops`);
+      }
+      return { xid, op, ops: ops.map(readOp) };
+    }
     default:
       throw new Bad(
         typeof op === "string" ? "Unimplemented" : "BadArguments",

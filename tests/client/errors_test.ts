@@ -15,8 +15,10 @@ import {
   NoNodeError,
   NotEmptyError,
   NotReadOnlyError,
+  NoWatcherError,
   OperationTimeoutError,
   ProtocolViolationError,
+  ReconfigDisabledError,
   RolledBackError,
   RuntimeInconsistencyError,
   SessionExpiredError,
@@ -50,6 +52,8 @@ const expected: Record<ErrorCode, new (message: string, path?: string) => Corral
   RuntimeInconsistency: RuntimeInconsistencyError,
   SystemError: SystemFailureError,
   UnknownSession: UnknownSessionError,
+  NoWatcher: NoWatcherError,
+  ReconfigDisabled: ReconfigDisabledError,
   ProtocolError: ProtocolViolationError,
 };
 

@@ -38,3 +38,54 @@ Deno.test("WatchTable.removeWatcher() drops every watch of a session", () => {
   assert.deepEqual(watches.trigger("NodeDataChanged", "/a"), [2]);
   assert.deepEqual(watches.trigger("NodeChildrenChanged", "/b"), []);
 });
+
+Deno.test("WatchTable: a persistent watch sees every change of its node and its children, and stays", () => {
+  const watches = new WatchTable();
+  watches.add("persistent", "/a", 1);
+  watches.add("data", "/a", 2);
+  for (const type of ["NodeCreated", "NodeDataChanged", "NodeChildrenChanged"] as const) {
+    assert.deepEqual(watches.trigger(type, "/a").sort(), type === "NodeCreated" ? [1, 2] : [1]);
+  }
+  assert.deepEqual(watches.trigger("NodeDeleted", "/a"), [1], "it outlives the node");
+  assert.deepEqual(watches.trigger("NodeDataChanged", "/a/b"), [], "not for children's data");
+  assert.deepEqual(watches.trigger("NodeCreated", "/b"), []);
+  assert.equal(watches.countFor(1), 1);
+});
+
+Deno.test("WatchTable: a recursive watch sees its subtree but not child-list events", () => {
+  const watches = new WatchTable();
+  watches.add("recursive", "/a", 1);
+  watches.add("recursive", "/", 2);
+  watches.add("persistent", "/a/b", 1);
+  assert.deepEqual(watches.trigger("NodeCreated", "/a/b/c").sort(), [1, 2]);
+  assert.deepEqual(watches.trigger("NodeDataChanged", "/a").sort(), [1, 2]);
+  assert.deepEqual(
+    watches.trigger("NodeDeleted", "/a/b").sort(),
+    [1, 2],
+    "a watcher with a recursive and a persistent watch is told once",
+  );
+  assert.deepEqual(watches.trigger("NodeChildrenChanged", "/a/b"), [1], "only the persistent one");
+  assert.deepEqual(watches.trigger("NodeChildrenChanged", "/a"), []);
+  assert.deepEqual(watches.trigger("NodeCreated", "/ab"), [2], "/ab is not under /a");
+});
+
+Deno.test("WatchTable.remove() drops one registration of one table", () => {
+  const watches = new WatchTable();
+  watches.add("data", "/a", 1);
+  watches.add("child", "/a", 1);
+  watches.add("recursive", "/a", 1);
+  assert.equal(watches.remove("child", "/a", 1), true);
+  assert.equal(watches.remove("child", "/a", 1), false, "already gone");
+  assert.equal(watches.remove("persistent", "/a", 1), false, "never there");
+  assert.deepEqual(watches.pathsOf(1), {
+    data: ["/a"],
+    child: [],
+    persistent: [],
+    recursive: ["/a"],
+  });
+  assert.equal(watches.remove("recursive", "/a", 1), true);
+  assert.deepEqual(watches.trigger("NodeChildrenChanged", "/a"), []);
+  assert.deepEqual(watches.trigger("NodeDeleted", "/a"), [1]);
+  assert.equal(watches.size, 0);
+  assert.deepEqual(watches.watchers(), []);
+});
