@@ -18,7 +18,8 @@ const allowed: Record<string, string[]> = {
   sim: ["tree", "zab", "storage", "replica", "wire", "ensemble"],
   replica: ["tree", "session", "watch", "wire", "storage"],
   ensemble: ["tree", "wire", "storage", "replica", "zab"],
-  server: ["tree", "session", "watch", "wire", "storage", "net", "replica", "ensemble"],
+  zk: ["tree"],
+  server: ["tree", "session", "watch", "wire", "storage", "net", "replica", "ensemble", "zk"],
   client: ["tree", "wire", "net"],
   cli: ["tree", "wire", "net", "replica", "server", "client", "storage"],
 };

@@ -82,6 +82,19 @@ export const serveFlags: readonly FlagSpec[] = [
     description: "CBOR client port; 0 picks a free one (default 2281).",
   },
   {
+    name: "zk-port",
+    kind: "integer",
+    valueName: "N",
+    description:
+      "ZooKeeper-protocol client port, for existing ZooKeeper clients and tools (zoo.cfg " +
+      "clientPort); 0 serves none (default: none).",
+  },
+  {
+    name: "extended-types",
+    kind: "boolean",
+    description: "Allow TTL nodes (zoo.cfg extendedTypesEnabled=true).",
+  },
+  {
     name: "host",
     kind: "string",
     valueName: "ADDR",

@@ -152,6 +152,9 @@ export function resolveServeConfig(
   }
   const port = ranged(args, "port", 0, 65535);
   if (port !== undefined) config.cborClientPort = port;
+  const zkPort = ranged(args, "zk-port", 0, 65535);
+  if (zkPort !== undefined) config.clientPort = zkPort;
+  if (args.bool("extended-types")) config.extendedTypesEnabled = true;
   const host = args.str("host");
   if (host !== undefined) config.hostname = host;
   const dataDir = args.str("data-dir");
@@ -278,6 +281,8 @@ async function startWith(config: ServerConfig, logger: Logger): Promise<CorralSe
   try {
     return await startServer({
       port: config.cborClientPort,
+      zkPort: config.clientPort || null,
+      ttlEnabled: config.extendedTypesEnabled,
       hostname: config.hostname,
       tickMs: config.tickMs,
       serverId: config.serverId,

@@ -2,8 +2,8 @@
  * Server configuration: embedded defaults, a zoo.cfg-style file (`key=value` lines, `#`
  * comments), and command-line flags on top, in that order of precedence.
  *
- * `clientPort` keeps its ZooKeeper meaning (the ZooKeeper-protocol port, served by a later
- * release), so an existing zoo.cfg means what it says; the CBOR port is `cborClientPort`.
+ * `clientPort` keeps its ZooKeeper meaning (the ZooKeeper-protocol port), so an existing zoo.cfg
+ * means what it says; the CBOR port is `cborClientPort`.
  *
  * An ensemble is described as in ZooKeeper: one `server.N=host:peerPort:electionPort` line per
  * member (`:observer` for a non-voting one), `initLimit` and `syncLimit` in ticks of `tickTime`,
@@ -43,8 +43,10 @@ export interface ServerConfig {
   dataBytesMax: number;
   /** Log threshold. */
   logLevel: LogLevel;
-  /** ZooKeeper-protocol port from zoo.cfg `clientPort`; recorded, not yet served. */
+  /** ZooKeeper-protocol port (zoo.cfg `clientPort`, `--zk-port`); null or 0 serves none. */
   clientPort: number | null;
+  /** Allow TTL nodes (zoo.cfg `extendedTypesEnabled`). */
+  extendedTypesEnabled: boolean;
   /** Txns between snapshots (zoo.cfg `snapCount`). */
   snapCount: number;
   /** Snapshots kept with the logs they need (zoo.cfg `autopurge.snapRetainCount`). */
@@ -79,6 +81,7 @@ export function defaultConfig(): ServerConfig {
     dataBytesMax: limits.dataBytesMax,
     logLevel: "info",
     clientPort: null,
+    extendedTypesEnabled: false,
     snapCount: 100_000,
     snapRetainCount: 3,
     inMemory: false,
@@ -119,6 +122,12 @@ const fileKeys: Record<string, (config: ServerConfig, value: string, where: stri
   cborClientPort: (c, v, w) => c.cborClientPort = integer("cborClientPort", v, 0, 65535, w),
   clientPort: (c, v, w) => c.clientPort = integer("clientPort", v, 0, 65535, w),
   clientPortAddress: (c, v) => c.hostname = v,
+  extendedTypesEnabled: (c, v, w) => {
+    if (v !== "true" && v !== "false") {
+      throw new ConfigError(`${w}: extendedTypesEnabled must be true or false, not "${v}"`);
+    }
+    c.extendedTypesEnabled = v === "true";
+  },
   maxClientCnxns: (c, v, w) => c.maxClientCnxns = integer("maxClientCnxns", v, 0, 1_000_000, w),
   myid: (c, v, w) => {
     c.serverId = integer("myid", v, 0, 255, w);

@@ -12,6 +12,8 @@ import { encodeSnapshot, FileStore } from "../storage/file_store.ts";
 import { MemoryStore } from "../storage/memory_store.ts";
 import type { DurableStore, Recovered, SnapshotInfo, TxnStore } from "../storage/types.ts";
 import { encodeFrame, FrameDecoder } from "../wire/frame.ts";
+import { FrameReader } from "../zk/records.ts";
+import { ZkConnection } from "./zk_connection.ts";
 import { parseConnect, parseRequest, type ServerMessage } from "../wire/messages.ts";
 import type { Listener, NetAdapter, Socket, SocketHandlers } from "../net/types.ts";
 import { defaultAdapter } from "../net/mod.ts";
@@ -33,6 +35,13 @@ export interface EnsembleStatus {
 export interface BaseServerOptions {
   /** CBOR client port; 0 picks a free one. Default {@linkcode limits.cborClientPortDefault}. */
   port?: number;
+  /**
+   * ZooKeeper-protocol client port (ZooKeeper's `clientPort`); 0 picks a free one, null serves
+   * none. Default null (the CLI defaults it to 2181).
+   */
+  zkPort?: number | null;
+  /** Allow TTL nodes (ZooKeeper's `extendedTypesEnabled`). Default false. */
+  ttlEnabled?: boolean;
   /** Address to bind. Default `0.0.0.0` (all interfaces), as ZooKeeper does. */
   hostname?: string;
   /** Tick length in ms. Default 2000. */
@@ -76,6 +85,8 @@ export interface ServerOptions extends BaseServerOptions {
 export interface CorralServer {
   /** The bound CBOR client port. */
   readonly port: number;
+  /** The bound ZooKeeper-protocol port; null when it is not served. */
+  readonly zkPort: number | null;
   /** The replica (read-only views for admin tools and tests). */
   readonly replica: Replica;
   /** The txn store (for stats and tests). */
@@ -95,6 +106,8 @@ export interface CorralServer {
 interface ConnState {
   socket: Socket;
   decoder: FrameDecoder;
+  /** For a ZooKeeper-protocol connection: its translator and framing. */
+  zk: { connection: ZkConnection; frames: FrameReader } | null;
   handshaken: boolean;
   /** Closes a connection that never sends its connect frame. */
   handshakeTimer: ReturnType<typeof setTimeout> | null;
@@ -157,7 +170,9 @@ class ServerHost implements CorralServer {
   readonly #frameBytesMax: number;
   readonly #tickMs: number;
   readonly #port: number;
+  readonly #zkPortAsked: number | null;
   #listener: Listener | null = null;
+  #zkListener: Listener | null = null;
   #timer: ReturnType<typeof setInterval> | null = null;
   #nextConnId = 1;
   #closed = false;
@@ -187,6 +202,7 @@ class ServerHost implements CorralServer {
     this.store = store;
     this.#snapCount = options.snapCount ?? 100_000;
     this.#port = options.port ?? limits.cborClientPortDefault;
+    this.#zkPortAsked = options.zkPort ?? null;
     this.#serverId = serverId;
     this.replica = new Replica({
       serverId,
@@ -196,6 +212,7 @@ class ServerHost implements CorralServer {
       dataBytesMax: options.dataBytesMax,
       frameBytesMax: this.#frameBytesMax,
       superDigest: options.superDigest ?? null,
+      ttlEnabled: options.ttlEnabled ?? false,
     });
     this.store.onDurable((zxid) =>
       this.#step(this.#node ? { type: "logged", zxid } : { type: "durable", zxid })
@@ -321,15 +338,26 @@ class ServerHost implements CorralServer {
     return this.#listener?.port ?? this.#port;
   }
 
+  get zkPort(): number | null {
+    return this.#zkListener?.port ?? this.#zkPortAsked;
+  }
+
   async listen(adapter: NetAdapter, hostname: string): Promise<void> {
     this.#listener = await adapter.listen(
       { hostname, port: this.#port },
-      (socket) => this.#accept(socket),
+      (socket) => this.#accept(socket, false),
     );
+    if (this.#zkPortAsked !== null) {
+      this.#zkListener = await adapter.listen(
+        { hostname, port: this.#zkPortAsked },
+        (socket) => this.#accept(socket, true),
+      );
+    }
     this.#timer = setInterval(() => this.#step({ type: "tick", nowMs: Date.now() }), this.#tickMs);
     this.#logger.log("info", "listening", {
       hostname,
       port: this.port,
+      zkPort: this.zkPort,
       runtime: adapter.name,
       tickMs: this.#tickMs,
     });
@@ -341,6 +369,7 @@ class ServerHost implements CorralServer {
     if (this.#timer !== null) clearInterval(this.#timer);
     await this.#shell?.close();
     await this.#listener?.close();
+    await this.#zkListener?.close();
     for (const conn of this.#conns.values()) {
       this.#clearHandshakeTimer(conn);
       conn.socket.close();
@@ -351,7 +380,7 @@ class ServerHost implements CorralServer {
     this.#resolveStopped();
   }
 
-  #accept(socket: Socket): SocketHandlers {
+  #accept(socket: Socket, zk: boolean): SocketHandlers {
     const connId = this.#nextConnId++;
     const address = socket.remoteAddress;
     const count = (this.#perAddress.get(address) ?? 0) + 1;
@@ -359,6 +388,9 @@ class ServerHost implements CorralServer {
     const conn: ConnState = {
       socket,
       decoder: new FrameDecoder(this.#frameBytesMax),
+      zk: zk
+        ? { connection: new ZkConnection(), frames: new FrameReader(this.#frameBytesMax) }
+        : null,
       handshaken: false,
       handshakeTimer: null,
       backup: null,
@@ -388,6 +420,7 @@ class ServerHost implements CorralServer {
   #onData(connId: number, chunk: Uint8Array): void {
     const conn = this.#conns.get(connId);
     if (!conn) return;
+    if (conn.zk) return this.#onZkData(connId, conn, conn.zk, chunk);
     for (const frame of conn.decoder.push(chunk)) {
       if (!this.#conns.has(connId)) return;
       if (!frame.ok) return this.#protocolError(connId, frame.reason);
@@ -423,6 +456,64 @@ class ServerHost implements CorralServer {
         return this.#protocolError(connId, parsed.message, parsed.err);
       }
     }
+  }
+
+  /** Bytes on a ZooKeeper-protocol connection: a four-letter word, the connect, or requests. */
+  #onZkData(
+    connId: number,
+    conn: ConnState,
+    zk: NonNullable<ConnState["zk"]>,
+    chunk: Uint8Array,
+  ): void {
+    if (!conn.handshaken && zk.frames.bufferedBytes === 0 && isFourLetterWord(chunk)) {
+      const word = new TextDecoder().decode(chunk.subarray(0, 4));
+      conn.socket.write(new TextEncoder().encode(this.#fourLetterWord(word)));
+      this.#forget(connId);
+      conn.socket.close();
+      return;
+    }
+    for (const frame of zk.frames.push(chunk)) {
+      if (!this.#conns.has(connId)) return;
+      if (!frame.ok) return this.#protocolError(connId, frame.reason);
+      const nowMs = Date.now();
+      if (!conn.handshaken) {
+        const parsed = zk.connection.connect(frame.payload);
+        if (!parsed.ok) return this.#protocolError(connId, parsed.message, parsed.err);
+        conn.handshaken = true;
+        this.#clearHandshakeTimer(conn);
+        const entropy = crypto.getRandomValues(new Uint8Array(limits.sessionPasswordBytes));
+        const remoteAddress = conn.socket.remoteAddress;
+        this.#step({
+          type: "connect",
+          connId,
+          nowMs,
+          remoteAddress,
+          request: parsed.request,
+          entropy,
+        });
+        continue;
+      }
+      const inbound = zk.connection.request(frame.payload);
+      if (inbound.kind === "close") return this.#protocolError(connId, inbound.reason);
+      this.#step(
+        inbound.kind === "request"
+          ? { type: "request", connId, nowMs, request: inbound.request }
+          : {
+            type: "invalid",
+            connId,
+            nowMs,
+            xid: inbound.xid,
+            err: inbound.err,
+            message: inbound.message,
+          },
+      );
+    }
+  }
+
+  /** The answer to a four-letter word (ZooKeeper's monitoring commands on the client port). */
+  #fourLetterWord(word: string): string {
+    if (word === "ruok") return "imok";
+    return `${word} is not executed because it is not in the whitelist.\n`;
   }
 
   /** A frame we cannot answer: say why, close, and log it. Other connections are untouched. */
@@ -578,11 +669,28 @@ class ServerHost implements CorralServer {
   #write(connId: number, message: ServerMessage): void {
     const conn = this.#conns.get(connId);
     if (!conn) return;
-    conn.socket.write(encodeFrame(message));
+    if (conn.zk) {
+      const bytes = conn.zk.connection.encode(message);
+      if (bytes) conn.socket.write(bytes);
+      if (conn.zk.connection.closeAfterSend) {
+        this.#forget(connId);
+        conn.socket.close();
+        return;
+      }
+    } else {
+      conn.socket.write(encodeFrame(message));
+    }
     if (conn.socket.pendingWriteBytes > limits.connectionOutboxBytesMax) {
       this.#logger.log("warn", "closing a connection that does not read its responses", { connId });
       this.#forget(connId);
       conn.socket.close();
     }
   }
+}
+
+/** True when `chunk` starts with four lowercase letters: a four-letter word, not a frame. */
+function isFourLetterWord(chunk: Uint8Array): boolean {
+  if (chunk.byteLength < 4) return false;
+  for (let i = 0; i < 4; i++) if (chunk[i] < 0x61 || chunk[i] > 0x7a) return false;
+  return true;
 }
