@@ -13,7 +13,8 @@ import {
   setWatchesPathsMax,
 } from "../src/constants.ts";
 import { validatePath } from "../src/tree/path.ts";
-import { createModes } from "../src/tree/types.ts";
+import { type CreateMode, createModes, sequentialModes, ttlModes } from "../src/tree/types.ts";
+import { ttlMsMax } from "../src/constants.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -94,26 +95,25 @@ class Violations {
         return this.version(op.version, `${where}.version`);
       case "setData":
         this.keys(op, ["op", "path", "data", "version", ...extraKeys], where);
-        this.path(
-          op.path,
-          `${where}.path`,
-          op.mode === "persistentSequential" || op.mode === "ephemeralSequential",
-        );
+        this.path(op.path, `${where}.path`);
         this.bytes(op.data, dataBytesMax, `${where}.data`);
         return this.version(op.version, `${where}.version`);
-      case "create":
-        this.keys(op, ["op", "path", "data", "acl", "mode", ...extraKeys], where);
-        this.path(
-          op.path,
-          `${where}.path`,
-          op.mode === "persistentSequential" || op.mode === "ephemeralSequential",
+      case "create": {
+        const withTtl = ttlModes.has(op.mode as CreateMode);
+        this.keys(
+          op,
+          ["op", "path", "data", "acl", "mode", ...(withTtl ? ["ttlMs"] : []), ...extraKeys],
+          where,
         );
+        if (withTtl) this.int(op.ttlMs, 1, ttlMsMax, `${where}.ttlMs`);
+        this.path(op.path, `${where}.path`, sequentialModes.has(op.mode as CreateMode));
         this.bytes(op.data, dataBytesMax, `${where}.data`);
         this.acl(op.acl, `${where}.acl`);
         if (!(createModes as readonly unknown[]).includes(op.mode)) {
           this.add(`${where}.mode is not a create mode`);
         }
         return;
+      }
       default:
         this.add(`${where}.op ${JSON.stringify(op.op)} is not a multi op`);
     }
@@ -182,13 +182,72 @@ export function requestViolations(request: unknown): string[] {
     case "setWatches":
       v.keys(
         r,
-        ["xid", "op", "relativeZxid", "dataWatches", "existWatches", "childWatches"],
+        [
+          "xid",
+          "op",
+          "relativeZxid",
+          "dataWatches",
+          "existWatches",
+          "childWatches",
+          "persistentWatches",
+          "persistentRecursiveWatches",
+        ],
         "request",
       );
       v.int(r.relativeZxid, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, "relativeZxid");
       v.paths(r.dataWatches, "dataWatches");
       v.paths(r.existWatches, "existWatches");
       v.paths(r.childWatches, "childWatches");
+      for (const key of ["persistentWatches", "persistentRecursiveWatches"]) {
+        if (r[key] !== undefined) v.paths(r[key], key);
+      }
+      break;
+    case "addWatch":
+      v.keys(r, ["xid", "op", "path", "mode"], "request");
+      v.path(r.path, "path");
+      if (r.mode !== "persistent" && r.mode !== "persistentRecursive") {
+        v.add(`mode ${JSON.stringify(r.mode)} is not an addWatch mode`);
+      }
+      break;
+    case "removeWatches":
+    case "checkWatches":
+      v.keys(r, ["xid", "op", "path", "type"], "request");
+      v.path(r.path, "path");
+      if (
+        !["children", "data", "any", "persistent", "persistentRecursive"].includes(String(r.type))
+      ) {
+        v.add(`type ${JSON.stringify(r.type)} is not a watcher type`);
+      }
+      break;
+    case "getEphemerals":
+      v.keys(r, ["xid", "op", "prefix"], "request");
+      if (typeof r.prefix !== "string" || !r.prefix.startsWith("/")) {
+        v.add("prefix is not a string that starts with /");
+      }
+      break;
+    case "getAllChildrenNumber":
+    case "deleteContainer":
+      v.keys(r, ["xid", "op", "path"], "request");
+      v.path(r.path, "path");
+      break;
+    case "whoAmI":
+      v.keys(r, ["xid", "op"], "request");
+      break;
+    case "multiRead":
+      v.keys(r, ["xid", "op", "ops"], "request");
+      if (!Array.isArray(r.ops)) {
+        v.add("ops is not an array");
+      } else {
+        if (r.ops.length > multiOpsMax) {
+          v.add(`ops has ${r.ops.length} entries, over ${multiOpsMax}`);
+        }
+        r.ops.forEach((op, i) => {
+          if (!isObj(op)) return v.add(`ops[${i}] is not a map`);
+          v.keys(op, ["op", "path"], `ops[${i}]`);
+          if (op.op !== "getData" && op.op !== "getChildren") v.add(`ops[${i}].op is not a read`);
+          v.path(op.path, `ops[${i}].path`);
+        });
+      }
       break;
     default:
       v.add(`op ${JSON.stringify(r.op)} is not a request op`);

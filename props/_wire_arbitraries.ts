@@ -5,10 +5,17 @@
  * @module
  */
 import fc from "fast-check";
-import { aclEntriesMax, authBytesMax } from "../src/constants.ts";
+import { aclEntriesMax, authBytesMax, ttlMsMax } from "../src/constants.ts";
 import type { Acl, CreateMode, ErrorCode, Stat, WatchEventType } from "../src/tree/types.ts";
-import { createModes, errorCodes } from "../src/tree/types.ts";
-import type { ClientRequest, MultiOp, MultiResult, ServerMessage } from "../src/wire/messages.ts";
+import { createModes, errorCodes, ttlModes } from "../src/tree/types.ts";
+import type {
+  AddWatchMode,
+  ClientRequest,
+  MultiOp,
+  MultiResult,
+  ServerMessage,
+  WatcherType,
+} from "../src/wire/messages.ts";
 
 /**
  * True when a path name may contain the UTF-16 code unit `code` (ZooKeeper's PathUtils: no NUL,
@@ -51,6 +58,8 @@ const textArb = fc.string({ unit: "binary", maxLength: 12 });
 const bytesArb = fc.uint8Array({ maxLength: 48 });
 const xidArb = fc.integer({ min: 0, max: 0x7fffffff });
 const versionArb = fc.oneof(fc.constant(-1), fc.integer({ min: 0, max: 0x7fffffff }));
+/** A getEphemerals prefix: any text after a leading slash (it is matched as a string). */
+const prefixArb = textArb.map((text) => "/" + text);
 
 /** An ACL as the validator accepts it (ACL semantics are checked later, at create/setACL). */
 export const aclArb: fc.Arbitrary<Acl[]> = fc.array(
@@ -69,7 +78,10 @@ export const multiOpArb: fc.Arbitrary<MultiOp> = fc.oneof(
     data: bytesArb,
     acl: aclArb,
     mode: modeArb,
-  }, plain),
+    ttlMs: fc.integer({ min: 1, max: ttlMsMax }),
+  }, plain).map(({ ttlMs, ...create }) =>
+    ttlModes.has(create.mode) ? { ...create, ttlMs } : create
+  ),
   fc.record({
     op: fc.constant("setData" as const),
     path: pathArb,
@@ -123,6 +135,45 @@ export const clientRequestArb: fc.Arbitrary<ClientRequest> = fc.oneof(
     dataWatches: fc.array(pathArb, { maxLength: 3 }),
     existWatches: fc.array(pathArb, { maxLength: 3 }),
     childWatches: fc.array(pathArb, { maxLength: 3 }),
+    persistentWatches: fc.array(pathArb, { maxLength: 3 }),
+    persistentRecursiveWatches: fc.array(pathArb, { maxLength: 3 }),
+  }, {
+    ...plain,
+    requiredKeys: ["op", "relativeZxid", "dataWatches", "existWatches", "childWatches"],
+  })),
+  withXid(fc.record({
+    op: fc.constant("addWatch" as const),
+    path: pathArb,
+    mode: fc.constantFrom<AddWatchMode>("persistent", "persistentRecursive"),
+  }, plain)),
+  withXid(fc.record({
+    op: fc.constantFrom("removeWatches" as const, "checkWatches" as const),
+    path: pathArb,
+    type: fc.constantFrom<WatcherType>(
+      "children",
+      "data",
+      "any",
+      "persistent",
+      "persistentRecursive",
+    ),
+  }, plain)),
+  withXid(fc.record({ op: fc.constant("getEphemerals" as const), prefix: prefixArb }, plain)),
+  withXid(
+    fc.record({
+      op: fc.constantFrom("getAllChildrenNumber" as const, "deleteContainer" as const),
+      path: pathArb,
+    }, plain),
+  ),
+  withXid(fc.record({ op: fc.constant("whoAmI" as const) }, plain)),
+  withXid(fc.record({
+    op: fc.constant("multiRead" as const),
+    ops: fc.array(
+      fc.record(
+        { op: fc.constantFrom("getData" as const, "getChildren" as const), path: pathArb },
+        plain,
+      ),
+      { maxLength: 4 },
+    ),
   }, plain)),
 );
 

@@ -247,6 +247,8 @@ export async function startServe(
     "serve",
     "--port",
     "0",
+    "--zk-port",
+    "0",
     "--host",
     "127.0.0.1",
     "--data-dir",

@@ -46,6 +46,9 @@ export const sessionTimeoutTicksMax = 20;
 /** Default CBOR client port. 2181 is left for the ZooKeeper-protocol port of a later issue. */
 export const cborClientPortDefault = 2281;
 
+/** Default ZooKeeper-protocol client port (ZooKeeper's own default). */
+export const zkClientPortDefault = 2181;
+
 /** Default maximum of concurrent client connections per remote address (0 = unlimited). */
 export const maxClientCnxnsDefault = 60;
 

@@ -87,7 +87,7 @@ export const serveFlags: readonly FlagSpec[] = [
     valueName: "N",
     description:
       "ZooKeeper-protocol client port, for existing ZooKeeper clients and tools (zoo.cfg " +
-      "clientPort); 0 serves none (default: none).",
+      "clientPort); 0 serves none (default 2181).",
   },
   {
     name: "extended-types",

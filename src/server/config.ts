@@ -80,7 +80,7 @@ export function defaultConfig(): ServerConfig {
     superDigest: null,
     dataBytesMax: limits.dataBytesMax,
     logLevel: "info",
-    clientPort: null,
+    clientPort: limits.zkClientPortDefault,
     extendedTypesEnabled: false,
     snapCount: 100_000,
     snapRetainCount: 3,

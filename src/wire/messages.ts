@@ -416,8 +416,12 @@ function request(obj: Record<string, unknown>, xid: number): ClientRequest {
         dataWatches: paths(obj, "dataWatches"),
         existWatches: paths(obj, "existWatches"),
         childWatches: paths(obj, "childWatches"),
-        persistentWatches: paths(obj, "persistentWatches"),
-        persistentRecursiveWatches: paths(obj, "persistentRecursiveWatches"),
+        ...(obj["persistentWatches"] === undefined
+          ? {}
+          : { persistentWatches: paths(obj, "persistentWatches") }),
+        ...(obj["persistentRecursiveWatches"] === undefined
+          ? {}
+          : { persistentRecursiveWatches: paths(obj, "persistentRecursiveWatches") }),
       };
     case "addWatch": {
       const watchMode = obj["mode"];

@@ -143,6 +143,8 @@ Deno.test("main() serve logs JSON lines with the real port and stops on a signal
         "serve",
         "--port",
         "0",
+        "--zk-port",
+        "0",
         "--host",
         "127.0.0.1",
         "--data-dir",

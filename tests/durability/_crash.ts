@@ -127,6 +127,8 @@ export class ServeProcess {
       "serve",
       "--port",
       String(options.port ?? 0),
+      "--zk-port",
+      "0",
       "--host",
       "127.0.0.1",
       "--data-dir",

@@ -208,6 +208,8 @@ export async function startServe(
     "127.0.0.1",
     "--data-dir",
     dataDir,
+    // Tests run side by side: the ZooKeeper port only where a test asks for one.
+    ...(extraArgs.includes("--zk-port") ? [] : ["--zk-port", "0"]),
     ...extraArgs,
   ], {});
   try {

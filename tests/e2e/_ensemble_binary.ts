@@ -494,6 +494,8 @@ export class BinaryEnsemble {
         ...(options.tickTime !== undefined ? [`tickTime=${options.tickTime}`] : []),
         `dataDir=${node.dataDir}`,
         `cborClientPort=${node.clientPort}`,
+        // Tests run side by side: the ZooKeeper port only where a test asks for one.
+        ...(options.config?.clientPort === undefined ? ["clientPort=0"] : []),
         "clientPortAddress=127.0.0.1",
         ...Object.entries(options.config ?? {}).map(([k, v]) => `${k}=${v}`),
         ...members(node),

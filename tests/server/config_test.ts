@@ -12,14 +12,14 @@ Deno.test("applyConfigText() reads zoo.cfg keys, keeping clientPort's ZooKeeper 
   const config = defaultConfig();
   const warnings = applyConfigText(
     config,
-    "# comment\ntickTime=500\ndataDir=/var/corral\ncborClientPort=3000\nclientPort=2181\nmaxClientCnxns=0\n\ninitLimit=5\nserver.1=a:1:2\nbogus=1\nautopurge.purgeInterval=1\n",
+    "# comment\ntickTime=500\ndataDir=/var/corral\ncborClientPort=3000\nclientPort=2999\nmaxClientCnxns=0\n\ninitLimit=5\nserver.1=a:1:2\nbogus=1\nautopurge.purgeInterval=1\n",
     "zoo.cfg",
   );
   assert.equal(config.tickMs, 500);
   assert.equal(config.dataDir, "/var/corral");
   assert.equal(config.dataLogDir, "/var/corral", "dataLogDir follows dataDir unless set");
   assert.equal(config.cborClientPort, 3000);
-  assert.equal(config.clientPort, 2181);
+  assert.equal(config.clientPort, 2999);
   assert.equal(config.maxClientCnxns, 0);
   assert.equal(config.initLimit, 5);
   assert.equal(warnings.length, 3, warnings.join("\n"));
