@@ -90,6 +90,14 @@ export const serveFlags: readonly FlagSpec[] = [
       "clientPort); 0 serves none (default 2181).",
   },
   {
+    name: "four-letter-words",
+    kind: "string",
+    valueName: "LIST",
+    description:
+      "Four-letter words answered on the ZooKeeper port, comma-separated, or * for all " +
+      "(zoo.cfg 4lw.commands.whitelist; default srvr).",
+  },
+  {
     name: "extended-types",
     kind: "boolean",
     description: "Allow TTL nodes (zoo.cfg extendedTypesEnabled=true).",

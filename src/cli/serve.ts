@@ -22,6 +22,8 @@ import {
 import { initLimitMsDefault, syncLimitMsDefault } from "../server/ensemble_types.ts";
 import { isLogLevel, jsonLogger, type Logger } from "../server/log.ts";
 import { type CorralServer, startServer } from "../server/server.ts";
+import { parseFourLetterAllowList } from "../server/four_letter.ts";
+import { version } from "./version.ts";
 
 /** Longest wait for the server to close after a stop signal. */
 const closeMsMax = 10_000;
@@ -155,6 +157,14 @@ export function resolveServeConfig(
   const zkPort = ranged(args, "zk-port", 0, 65535);
   if (zkPort !== undefined) config.clientPort = zkPort;
   if (args.bool("extended-types")) config.extendedTypesEnabled = true;
+  const words = args.str("four-letter-words");
+  if (words !== undefined) {
+    try {
+      config.fourLetterWords = parseFourLetterAllowList(words);
+    } catch (error) {
+      throw new ConfigError(`--four-letter-words: ${(error as Error).message}`);
+    }
+  }
   const host = args.str("host");
   if (host !== undefined) config.hostname = host;
   const dataDir = args.str("data-dir");
@@ -283,6 +293,8 @@ async function startWith(config: ServerConfig, logger: Logger): Promise<CorralSe
       port: config.cborClientPort,
       zkPort: config.clientPort || null,
       ttlEnabled: config.extendedTypesEnabled,
+      fourLetterWords: config.fourLetterWords,
+      version,
       hostname: config.hostname,
       tickMs: config.tickMs,
       serverId: config.serverId,

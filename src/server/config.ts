@@ -20,6 +20,7 @@ import {
   syncLimitMsDefault,
 } from "./ensemble_types.ts";
 import type { LogLevel } from "./log.ts";
+import { fourLetterWordsDefault, parseFourLetterAllowList } from "./four_letter.ts";
 
 /** Resolved settings of `corral serve`. */
 export interface ServerConfig {
@@ -47,6 +48,8 @@ export interface ServerConfig {
   clientPort: number | null;
   /** Allow TTL nodes (zoo.cfg `extendedTypesEnabled`). */
   extendedTypesEnabled: boolean;
+  /** Four-letter words answered on the ZooKeeper port (zoo.cfg `4lw.commands.whitelist`). */
+  fourLetterWords: string[];
   /** Txns between snapshots (zoo.cfg `snapCount`). */
   snapCount: number;
   /** Snapshots kept with the logs they need (zoo.cfg `autopurge.snapRetainCount`). */
@@ -82,6 +85,7 @@ export function defaultConfig(): ServerConfig {
     logLevel: "info",
     clientPort: limits.zkClientPortDefault,
     extendedTypesEnabled: false,
+    fourLetterWords: [...fourLetterWordsDefault],
     snapCount: 100_000,
     snapRetainCount: 3,
     inMemory: false,
@@ -122,6 +126,13 @@ const fileKeys: Record<string, (config: ServerConfig, value: string, where: stri
   cborClientPort: (c, v, w) => c.cborClientPort = integer("cborClientPort", v, 0, 65535, w),
   clientPort: (c, v, w) => c.clientPort = integer("clientPort", v, 0, 65535, w),
   clientPortAddress: (c, v) => c.hostname = v,
+  "4lw.commands.whitelist": (c, v, w) => {
+    try {
+      c.fourLetterWords = parseFourLetterAllowList(v);
+    } catch (error) {
+      throw new ConfigError(`${w}: 4lw.commands.whitelist: ${(error as Error).message}`);
+    }
+  },
   extendedTypesEnabled: (c, v, w) => {
     if (v !== "true" && v !== "false") {
       throw new ConfigError(`${w}: extendedTypesEnabled must be true or false, not "${v}"`);

@@ -12,7 +12,16 @@ import { encodeSnapshot, FileStore } from "../storage/file_store.ts";
 import { MemoryStore } from "../storage/memory_store.ts";
 import type { DurableStore, Recovered, SnapshotInfo, TxnStore } from "../storage/types.ts";
 import { encodeFrame, FrameDecoder } from "../wire/frame.ts";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import process from "node:process";
 import { FrameReader } from "../zk/records.ts";
+import {
+  answerFourLetterWord,
+  fourLetterWordsDefault,
+  type LatencyFacts,
+  type ServerFacts,
+} from "./four_letter.ts";
 import { ZkConnection } from "./zk_connection.ts";
 import { parseConnect, parseRequest, type ServerMessage } from "../wire/messages.ts";
 import type { Listener, NetAdapter, Socket, SocketHandlers } from "../net/types.ts";
@@ -42,6 +51,13 @@ export interface BaseServerOptions {
   zkPort?: number | null;
   /** Allow TTL nodes (ZooKeeper's `extendedTypesEnabled`). Default false. */
   ttlEnabled?: boolean;
+  /**
+   * Four-letter words answered on the ZooKeeper port (`4lw.commands.whitelist`). Default
+   * {@linkcode fourLetterWordsDefault} (only `srvr`, as ZooKeeper).
+   */
+  fourLetterWords?: readonly string[];
+  /** The version four-letter words report. Default "dev". */
+  version?: string;
   /** Address to bind. Default `0.0.0.0` (all interfaces), as ZooKeeper does. */
   hostname?: string;
   /** Tick length in ms. Default 2000. */
@@ -105,6 +121,8 @@ export interface CorralServer {
 
 interface ConnState {
   socket: Socket;
+  /** Counters for the four-letter words. */
+  stats: ConnStats;
   decoder: FrameDecoder;
   /** For a ZooKeeper-protocol connection: its translator and framing. */
   zk: { connection: ZkConnection; frames: FrameReader } | null;
@@ -113,6 +131,33 @@ interface ConnState {
   handshakeTimer: ReturnType<typeof setTimeout> | null;
   /** The encoded snapshot of an online backup in progress on this connection. */
   backup: Uint8Array | null;
+}
+
+/** What `cons`, `stat` and `mntr` report of one connection. */
+interface ConnStats {
+  protocol: "zookeeper" | "cbor";
+  received: number;
+  sent: number;
+  lastOp: string;
+  lastZxid: number;
+  sessionId: number;
+  timeoutMs: number;
+  establishedMs: number;
+  lastResponseMs: number;
+  latency: LatencyFacts;
+  /** When each unanswered request (by the replica's xid) arrived. */
+  pendingSince: Map<number, number>;
+}
+
+function newLatency(): LatencyFacts {
+  return { min: 0, max: 0, total: 0, count: 0 };
+}
+
+function recordLatency(latency: LatencyFacts, ms: number): void {
+  latency.min = latency.count === 0 ? ms : Math.min(latency.min, ms);
+  latency.max = Math.max(latency.max, ms);
+  latency.total += ms;
+  latency.count++;
 }
 
 /**
@@ -171,6 +216,10 @@ class ServerHost implements CorralServer {
   readonly #tickMs: number;
   readonly #port: number;
   readonly #zkPortAsked: number | null;
+  readonly #options: ServerOptions;
+  readonly #fourLetterWords: readonly string[];
+  /** Totals over connections already closed (open ones keep their own). */
+  readonly #closedTotals = { received: 0, sent: 0, latency: newLatency() };
   #listener: Listener | null = null;
   #zkListener: Listener | null = null;
   #timer: ReturnType<typeof setInterval> | null = null;
@@ -203,6 +252,8 @@ class ServerHost implements CorralServer {
     this.#snapCount = options.snapCount ?? 100_000;
     this.#port = options.port ?? limits.cborClientPortDefault;
     this.#zkPortAsked = options.zkPort ?? null;
+    this.#options = options;
+    this.#fourLetterWords = options.fourLetterWords ?? fourLetterWordsDefault;
     this.#serverId = serverId;
     this.replica = new Replica({
       serverId,
@@ -385,8 +436,22 @@ class ServerHost implements CorralServer {
     const address = socket.remoteAddress;
     const count = (this.#perAddress.get(address) ?? 0) + 1;
     this.#perAddress.set(address, count);
+    const now = Date.now();
     const conn: ConnState = {
       socket,
+      stats: {
+        protocol: zk ? "zookeeper" : "cbor",
+        received: 0,
+        sent: 0,
+        lastOp: "NA",
+        lastZxid: 0,
+        sessionId: 0,
+        timeoutMs: 0,
+        establishedMs: now,
+        lastResponseMs: 0,
+        latency: newLatency(),
+        pendingSince: new Map(),
+      },
       decoder: new FrameDecoder(this.#frameBytesMax),
       zk: zk
         ? { connection: new ZkConnection(), frames: new FrameReader(this.#frameBytesMax) }
@@ -442,9 +507,9 @@ class ServerHost implements CorralServer {
       }
       const parsed = parseRequest(frame.message);
       if (parsed.ok) {
-        this.#step({ type: "request", connId, nowMs: Date.now(), request: parsed.value });
+        this.#request(conn, { type: "request", connId, nowMs: Date.now(), request: parsed.value });
       } else if (parsed.xid !== null) {
-        this.#step({
+        this.#request(conn, {
           type: "invalid",
           connId,
           nowMs: Date.now(),
@@ -495,7 +560,8 @@ class ServerHost implements CorralServer {
       }
       const inbound = zk.connection.request(frame.payload);
       if (inbound.kind === "close") return this.#protocolError(connId, inbound.reason);
-      this.#step(
+      this.#request(
+        conn,
         inbound.kind === "request"
           ? { type: "request", connId, nowMs, request: inbound.request }
           : {
@@ -510,10 +576,140 @@ class ServerHost implements CorralServer {
     }
   }
 
+  /** Adds a closing connection's counters to the server's totals. */
+  #retire(conn: ConnState): void {
+    const totals = this.#closedTotals;
+    totals.received += conn.stats.received;
+    totals.sent += conn.stats.sent;
+    const l = conn.stats.latency;
+    if (l.count === 0) return;
+    totals.latency.min = totals.latency.count === 0 ? l.min : Math.min(totals.latency.min, l.min);
+    totals.latency.max = Math.max(totals.latency.max, l.max);
+    totals.latency.total += l.total;
+    totals.latency.count += l.count;
+  }
+
+  /** Counts a request of `conn` (for the four-letter words) and hands it to the replica. */
+  #request(conn: ConnState, event: Extract<ReplicaEvent, { type: "request" | "invalid" }>): void {
+    const stats = conn.stats;
+    stats.received++;
+    const xid = event.type === "request" ? event.request.xid : event.xid;
+    stats.lastOp = event.type === "request" ? event.request.op : "invalid";
+    stats.pendingSince.set(xid, event.nowMs);
+    this.#step(event);
+  }
+
+  /** Counts a message sent to `conn`: answers end a request's latency. */
+  #countSent(conn: ConnState, message: ServerMessage): void {
+    const stats = conn.stats;
+    stats.sent++;
+    if (message.t === "connected") {
+      stats.sessionId = message.sessionId;
+      stats.timeoutMs = message.timeoutMs;
+      stats.lastZxid = message.zxid;
+    } else if (message.t === "res") {
+      const since = stats.pendingSince.get(message.xid);
+      if (since === undefined) return;
+      stats.pendingSince.delete(message.xid);
+      const now = Date.now();
+      recordLatency(stats.latency, now - since);
+      stats.lastResponseMs = now;
+      stats.lastZxid = message.zxid;
+    }
+  }
+
   /** The answer to a four-letter word (ZooKeeper's monitoring commands on the client port). */
   #fourLetterWord(word: string): string {
-    if (word === "ruok") return "imok";
-    return `${word} is not executed because it is not in the whitelist.\n`;
+    return answerFourLetterWord(word, this.#fourLetterWords, () => this.#facts());
+  }
+
+  /** What this server knows of itself, for the four-letter words. */
+  #facts(): ServerFacts {
+    const replica = this.replica;
+    const conns = [...this.#conns.values()];
+    const totals = { ...this.#closedTotals, latency: { ...this.#closedTotals.latency } };
+    for (const { stats } of conns) {
+      totals.received += stats.received;
+      totals.sent += stats.sent;
+      if (stats.latency.count > 0) {
+        const l = totals.latency;
+        l.min = l.count === 0 ? stats.latency.min : Math.min(l.min, stats.latency.min);
+        l.max = Math.max(l.max, stats.latency.max);
+        l.total += stats.latency.total;
+        l.count += stats.latency.count;
+      }
+    }
+    const watches = new Map<number, string[]>();
+    for (const session of replica.watches.watchers()) {
+      const paths = replica.watches.pathsOf(session);
+      watches.set(session, [
+        ...new Set([...paths.data, ...paths.child, ...paths.persistent, ...paths.recursive]),
+      ]);
+    }
+    let dataBytes = 0;
+    for (const node of replica.tree.exportNodes()) {
+      dataBytes += node.path.length + node.data.byteLength;
+    }
+    const role = replica.role;
+    const options = this.#options;
+    const tickMs = this.#tickMs;
+    return {
+      version: options.version ?? "dev",
+      mode: role === "down" ? "not serving" : role,
+      zxid: replica.tree.lastZxid,
+      nodeCount: replica.tree.nodeCount,
+      dataBytes,
+      received: totals.received,
+      sent: totals.sent,
+      outstanding: conns.reduce((n, c) => n + c.stats.pendingSince.size, 0),
+      latency: totals.latency,
+      connections: conns.map(({ socket, stats }) => ({
+        address: socket.remoteAddress,
+        port: socket.remotePort,
+        queued: stats.pendingSince.size,
+        received: stats.received,
+        sent: stats.sent,
+        sessionId: stats.sessionId,
+        timeoutMs: stats.timeoutMs,
+        lastOp: stats.lastOp,
+        lastZxid: stats.lastZxid,
+        establishedMs: stats.establishedMs,
+        lastResponseMs: stats.lastResponseMs,
+        latency: stats.latency,
+        protocol: stats.protocol,
+      })),
+      watches,
+      sessions: replica.sessions.all().map((s) => ({
+        id: s.id,
+        timeoutMs: s.timeoutMs,
+        ephemerals: replica.tree.ephemeralsOf(s.id),
+      })),
+      config: [
+        ["clientPort", this.zkPort ?? 0],
+        ["cborClientPort", this.port],
+        ["dataDir", options.dataDir ?? "(in memory)"],
+        ["dataLogDir", options.dataLogDir ?? options.dataDir ?? "(in memory)"],
+        ["tickTime", tickMs],
+        ["maxClientCnxns", this.#maxClientCnxns],
+        ["minSessionTimeout", limits.sessionTimeoutTicksMin * tickMs],
+        ["maxSessionTimeout", limits.sessionTimeoutTicksMax * tickMs],
+        ["serverId", this.#serverId],
+        ...(options.ensemble
+          ? [
+            ["initLimitMs", options.ensemble.initLimitMs],
+            ["syncLimitMs", options.ensemble.syncLimitMs],
+            ...options.ensemble.members.map((m): [string, string] => [
+              `server.${m.id}`,
+              `${m.host}:${m.peerPort}:${m.electionPort}${m.observer ? ":observer" : ""}`,
+            ]),
+          ] as [string, string | number][]
+          : []),
+      ],
+      environment: environmentFacts(options.version ?? "dev"),
+      dataDirBytes: directoryBytes(options.dataDir),
+      dataLogDirBytes: directoryBytes(options.dataLogDir ?? options.dataDir),
+      ...fileDescriptorFacts(),
+    };
   }
 
   /** A frame we cannot answer: say why, close, and log it. Other connections are untouched. */
@@ -551,6 +747,7 @@ class ServerHost implements CorralServer {
     const conn = this.#conns.get(connId);
     if (!conn) return;
     this.#clearHandshakeTimer(conn);
+    this.#retire(conn);
     this.#conns.delete(connId);
     this.#step({ type: "disconnect", connId });
   }
@@ -601,7 +798,10 @@ class ServerHost implements CorralServer {
         return this.#write(action.connId, action.message);
       case "close": {
         const conn = this.#conns.get(action.connId);
-        if (conn) this.#clearHandshakeTimer(conn);
+        if (conn) {
+          this.#clearHandshakeTimer(conn);
+          this.#retire(conn);
+        }
         this.#conns.delete(action.connId);
         conn?.socket.close();
         this.#logger.log("debug", "connection closed by server", {
@@ -670,6 +870,7 @@ class ServerHost implements CorralServer {
     const conn = this.#conns.get(connId);
     if (!conn) return;
     if (conn.zk) {
+      this.#countSent(conn, message);
       const bytes = conn.zk.connection.encode(message);
       if (bytes) conn.socket.write(bytes);
       if (conn.zk.connection.closeAfterSend) {
@@ -678,6 +879,7 @@ class ServerHost implements CorralServer {
         return;
       }
     } else {
+      this.#countSent(conn, message);
       conn.socket.write(encodeFrame(message));
     }
     if (conn.socket.pendingWriteBytes > limits.connectionOutboxBytesMax) {
@@ -693,4 +895,61 @@ function isFourLetterWord(chunk: Uint8Array): boolean {
   if (chunk.byteLength < 4) return false;
   for (let i = 0; i < 4; i++) if (chunk[i] < 0x61 || chunk[i] > 0x7a) return false;
   return true;
+}
+
+/** `envi`: what ZooKeeper lists, in this runtime's terms. */
+function environmentFacts(version: string): [string, string][] {
+  const runtime = "Deno" in globalThis
+    ? `deno ${(globalThis as unknown as { Deno: { version: { deno: string } } }).Deno.version.deno}`
+    : "Bun" in globalThis
+    ? `bun ${(globalThis as unknown as { Bun: { version: string } }).Bun.version}`
+    : `node ${process.version}`;
+  return [
+    ["zookeeper.version", `corral ${version}`],
+    ["host.name", os.hostname()],
+    ["runtime", runtime],
+    ["os.name", os.type()],
+    ["os.arch", os.arch()],
+    ["os.version", os.release()],
+    ["user.name", safe(() => os.userInfo().username)],
+    ["user.home", os.homedir()],
+    ["user.dir", process.cwd()],
+    ["os.memory.free", `${Math.round(os.freemem() / 2 ** 20)}MB`],
+    ["os.memory.total", `${Math.round(os.totalmem() / 2 ** 20)}MB`],
+  ];
+}
+
+function safe(read: () => string): string {
+  try {
+    return read();
+  } catch {
+    return "unknown";
+  }
+}
+
+/** Bytes of the files directly in `dir` (0 without one), for `dirs`. */
+function directoryBytes(dir: string | undefined): number {
+  if (dir === undefined) return 0;
+  try {
+    let total = 0;
+    for (const name of fs.readdirSync(dir)) {
+      const stat = fs.statSync(`${dir}/${name}`);
+      if (stat.isFile()) total += stat.size;
+    }
+    return total;
+  } catch {
+    return 0;
+  }
+}
+
+/** Open and allowed file descriptors, where the system tells (Linux's /proc). */
+function fileDescriptorFacts(): { openFileDescriptors?: number; maxFileDescriptors?: number } {
+  try {
+    const open = fs.readdirSync("/proc/self/fd").length;
+    const limits = fs.readFileSync("/proc/self/limits", "utf8");
+    const max = /Max open files\s+(\d+)/.exec(limits);
+    return { openFileDescriptors: open, ...(max ? { maxFileDescriptors: Number(max[1]) } : {}) };
+  } catch {
+    return {};
+  }
 }

@@ -1,0 +1,112 @@
+/**
+ * Four-letter words on the ZooKeeper port: the allow-list, and answers shaped like ZooKeeper's
+ * (the line names monitoring scripts look for) that report what the server really holds.
+ * @module
+ */
+import assert from "../assert.ts";
+import { defaultAdapter } from "../../src/net/mod.ts";
+import { parseFourLetterAllowList } from "../../src/server/four_letter.ts";
+import { startServer } from "../../src/server/server.ts";
+import { ZkTestClient } from "./_zk_client.ts";
+
+const open = [{ perms: 31, scheme: "world", id: "anyone" }];
+
+/** Sends `word` to the ZooKeeper port and returns all the server wrote before closing. */
+async function ask(port: number, word: string): Promise<string> {
+  const adapter = await defaultAdapter();
+  const chunks: number[] = [];
+  let closed!: () => void;
+  const done = new Promise<void>((resolve) => closed = resolve);
+  const socket = await adapter.connect({ hostname: "127.0.0.1", port }, () => ({
+    data: (chunk) => chunks.push(...chunk),
+    close: () => closed(),
+  }));
+  socket.write(new TextEncoder().encode(word));
+  await done;
+  return new TextDecoder().decode(new Uint8Array(chunks));
+}
+
+Deno.test("parseFourLetterAllowList() reads ZooKeeper's list, * and rejects unknown words", () => {
+  assert.deepEqual(parseFourLetterAllowList("stat, ruok,conf , isro"), [
+    "stat",
+    "ruok",
+    "conf",
+    "isro",
+  ]);
+  assert.ok(parseFourLetterAllowList("*").includes("wchp"));
+  assert.throws(() => parseFourLetterAllowList("ruok,kill"), /unknown four-letter word "kill"/);
+});
+
+Deno.test("four-letter words: only srvr by default, as ZooKeeper", async () => {
+  const server = await startServer({ port: 0, zkPort: 0, hostname: "127.0.0.1" });
+  try {
+    const srvr = await ask(server.zkPort!, "srvr");
+    assert.match(srvr, /^Zookeeper version: dev\n/);
+    assert.match(srvr, /\nMode: standalone\n/);
+    assert.equal(
+      await ask(server.zkPort!, "ruok"),
+      "ruok is not executed because it is not in the whitelist.\n",
+    );
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("four-letter words report the server's sessions, watches, nodes and settings", async () => {
+  const server = await startServer({
+    port: 0,
+    zkPort: 0,
+    hostname: "127.0.0.1",
+    tickMs: 500,
+    fourLetterWords: parseFourLetterAllowList("*"),
+    version: "9.9.9",
+  });
+  const zk = await ZkTestClient.open(server.zkPort!);
+  try {
+    const session = `0x${zk.connected!.sessionId.toString(16)}`;
+    await zk.call({ op: "create", path: "/e", data: null, acl: open, flags: 1 });
+    await zk.call({ op: "getData", path: "/e", watch: true });
+    await zk.call({ op: "getChildren", path: "/", watch: true });
+    const port = server.zkPort!;
+
+    assert.equal(await ask(port, "ruok"), "imok");
+    assert.equal(await ask(port, "isro"), "rw");
+    const srvr = await ask(port, "srvr");
+    assert.match(srvr, /^Zookeeper version: 9\.9\.9\n/);
+    assert.match(srvr, /\nNode count: 4\n/, "/, /zookeeper, /zookeeper/quota and /e");
+    assert.match(srvr, /\nConnections: 2\n/, "the client and this one");
+    assert.match(srvr, /\nReceived: \d+\n/);
+    const stat = await ask(port, "stat");
+    assert.match(stat, /\nClients:\n \/127\.0\.0\.1:\d+\[1\]\(queued=0,recved=3,sent=4\)\n/);
+
+    const mntr = Object.fromEntries(
+      (await ask(port, "mntr")).trim().split("\n").map((line) => line.split("\t")),
+    );
+    assert.equal(mntr.zk_version, "9.9.9");
+    assert.equal(mntr.zk_server_state, "standalone");
+    assert.equal(mntr.zk_znode_count, "4");
+    assert.equal(mntr.zk_watch_count, "2");
+    assert.equal(mntr.zk_ephemerals_count, "1");
+    assert.equal(mntr.zk_global_sessions, "1");
+
+    const conf = await ask(port, "conf");
+    assert.match(conf, new RegExp(`(^|\\n)clientPort=${port}\\n`));
+    assert.match(conf, /\ntickTime=500\n/);
+    assert.match(conf, /\nmaxSessionTimeout=10000\n/);
+
+    assert.match(await ask(port, "cons"), new RegExp(`sid=${session},lop=getChildren,`));
+    assert.equal(await ask(port, "wchs"), "1 connections watching 2 paths\nTotal watches:2\n");
+    assert.equal(await ask(port, "wchc"), `${session}\n\t/e\n\t/\n\n`);
+    assert.equal(await ask(port, "wchp"), `/\n\t${session}\n/e\n\t${session}\n`);
+    assert.match(
+      await ask(port, "dump"),
+      new RegExp(`Sessions with Ephemerals \\(1\\):\\n${session}:\\n\\t/e\\n`),
+    );
+    assert.match(await ask(port, "envi"), /^Environment:\nzookeeper\.version=corral 9\.9\.9\n/);
+    assert.equal(await ask(port, "dirs"), "datadir_size: 0\nlogdir_size: 0\n");
+    assert.equal(await ask(port, "wxyz"), "wxyz is not a known four-letter word.\n");
+  } finally {
+    zk.close();
+    await server.close();
+  }
+});
