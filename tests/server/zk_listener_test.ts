@@ -6,7 +6,6 @@
  */
 import assert from "../assert.ts";
 import { connect } from "../../src/client/mod.ts";
-import { defaultAdapter } from "../../src/net/mod.ts";
 import { type CorralServer, startServer } from "../../src/server/server.ts";
 import { CreateFlag, EventType, KeeperCode, KeeperState, Xid } from "../../src/zk/codes.ts";
 import { ZkTestClient } from "./_zk_client.ts";
@@ -319,21 +318,5 @@ Deno.test("ZooKeeper listener: one tree and one session table with the CBOR list
       zk.close();
       await cbor.close();
     }
-  });
-});
-
-Deno.test("ZooKeeper listener: ruok on the client port answers imok", async () => {
-  await withServer(async (server) => {
-    const adapter = await defaultAdapter();
-    const chunks: Uint8Array[] = [];
-    let closed!: () => void;
-    const done = new Promise<void>((resolve) => closed = resolve);
-    const socket = await adapter.connect({ hostname: "127.0.0.1", port: server.zkPort! }, () => ({
-      data: (chunk) => chunks.push(chunk.slice()),
-      close: () => closed(),
-    }));
-    socket.write(text("ruok"));
-    await done;
-    assert.equal(new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c]))), "imok");
   });
 });
