@@ -3,7 +3,10 @@
  * and the split of watch paths into setWatches requests. Private to the client folder.
  * @module
  */
-import type { Acl } from "../tree/types.ts";
+import { ttlMsMax } from "../constants.ts";
+import type { Acl, CreateMode } from "../tree/types.ts";
+import { ttlModes } from "../tree/types.ts";
+import type { WatcherType } from "../wire/messages.ts";
 import type { PendingWatchPaths } from "./_watch_registry.ts";
 import { BadArgumentsError } from "./errors.ts";
 
@@ -137,6 +140,64 @@ export function checkVersion(version: number | undefined): number {
 }
 
 /**
+ * The `ttlMs` of a create: required (an integer in [1, 2^40)) for the TTL modes, absent for the
+ * others; BadArguments otherwise.
+ *
+ * @example
+ * ```ts
+ * import { checkTtl } from "./_util.ts";
+ * checkTtl("persistentWithTtl", 60_000, "/t"); // 60000
+ * checkTtl("container", undefined, "/c"); // undefined
+ * ```
+ */
+export function checkTtl(
+  mode: CreateMode,
+  ttlMs: number | undefined,
+  path: string,
+): number | undefined {
+  if (!ttlModes.has(mode)) {
+    if (ttlMs === undefined) return undefined;
+    throw new BadArgumentsError(
+      `Option ttlMs is only for the modes persistentWithTtl and persistentSequentialWithTtl, not ${mode}`,
+      path,
+    );
+  }
+  if (ttlMs === undefined || !Number.isSafeInteger(ttlMs) || ttlMs < 1 || ttlMs > ttlMsMax) {
+    throw new BadArgumentsError(
+      `Mode ${mode} needs option ttlMs, an integer in [1, ${ttlMsMax}], not ${ttlMs}`,
+      path,
+    );
+  }
+  return ttlMs;
+}
+
+const watcherTypes: readonly WatcherType[] = [
+  "children",
+  "data",
+  "any",
+  "persistent",
+  "persistentRecursive",
+];
+
+/**
+ * A watch type of removeWatches/checkWatches; BadArguments when it is none.
+ *
+ * @example
+ * ```ts
+ * import { checkWatcherType } from "./_util.ts";
+ * checkWatcherType("persistentRecursive"); // "persistentRecursive"
+ * ```
+ */
+export function checkWatcherType(type: WatcherType): WatcherType {
+  if (!watcherTypes.includes(type)) {
+    throw new BadArgumentsError(
+      `Unknown watch type ${JSON.stringify(type)}; use one of ${watcherTypes.join(", ")}`,
+    );
+  }
+  return type;
+}
+
+/**
  * A plain copy of an ACL (the server judges its content); BadArguments when it is no array.
  *
  * @example
@@ -191,39 +252,69 @@ export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
+ * The watch lists of one setWatches request, as the protocol names them.
+ *
+ * @example
+ * ```ts
+ * import type { SetWatchesLists } from "./_util.ts";
+ * const lists: SetWatchesLists = {
+ *   dataWatches: ["/a"],
+ *   existWatches: [],
+ *   childWatches: [],
+ *   persistentWatches: [],
+ *   persistentRecursiveWatches: ["/app"],
+ * };
+ * ```
+ */
+export interface SetWatchesLists {
+  dataWatches: string[];
+  existWatches: string[];
+  childWatches: string[];
+  persistentWatches: string[];
+  persistentRecursiveWatches: string[];
+}
+
+function emptyLists(): SetWatchesLists {
+  return {
+    dataWatches: [],
+    existWatches: [],
+    childWatches: [],
+    persistentWatches: [],
+    persistentRecursiveWatches: [],
+  };
+}
+
+/**
  * Splits watch paths into setWatches bodies that each fit well within a frame.
  *
  * @example
  * ```ts
  * import { chunkWatches } from "./_util.ts";
- * chunkWatches({ data: ["/a"], exist: [], child: ["/"] }, 4 * 1024 * 1024);
- * // [{ dataWatches: ["/a"], existWatches: [], childWatches: ["/"] }]
+ * const paths = { data: ["/a"], exist: [], child: ["/"], persistent: [], persistentRecursive: [] };
+ * chunkWatches(paths, 4 * 1024 * 1024);
+ * // [{ dataWatches: ["/a"], existWatches: [], childWatches: ["/"], persistentWatches: [],
+ * //    persistentRecursiveWatches: [] }]
  * ```
  */
-export function chunkWatches(
-  paths: PendingWatchPaths,
-  frameBytesMax: number,
-): { dataWatches: string[]; existWatches: string[]; childWatches: string[] }[] {
+export function chunkWatches(paths: PendingWatchPaths, frameBytesMax: number): SetWatchesLists[] {
   const budgetBytes = Math.max(64 * 1024, Math.floor(frameBytesMax / 2));
-  const chunks: { dataWatches: string[]; existWatches: string[]; childWatches: string[] }[] = [];
-  let current = {
-    dataWatches: [] as string[],
-    existWatches: [] as string[],
-    childWatches: [] as string[],
-  };
+  const chunks: SetWatchesLists[] = [];
+  let current = emptyLists();
   let bytes = 0;
   let count = 0;
   const lists = [
     ["dataWatches", paths.data],
     ["existWatches", paths.exist],
     ["childWatches", paths.child],
+    ["persistentWatches", paths.persistent],
+    ["persistentRecursiveWatches", paths.persistentRecursive],
   ] as const;
   for (const [key, list] of lists) {
     for (const path of list) {
       const size = encoder.encode(path).byteLength + 8;
       if (count > 0 && (bytes + size > budgetBytes || count >= setWatchesPathsPerRequestMax)) {
         chunks.push(current);
-        current = { dataWatches: [], existWatches: [], childWatches: [] };
+        current = emptyLists();
         bytes = 0;
         count = 0;
       }

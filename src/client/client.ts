@@ -1,7 +1,8 @@
 /**
  * The Corral client: one session over one TCP connection at a time, reconnecting across the
  * host list while the session lives (REFERENCE §3), with promise-based operations answered in
- * send order (§6), one-shot watches kept in client-side tables (§4) and chroot support (§5).
+ * send order (§6), one-shot and persistent watches kept in client-side tables and re-registered
+ * after a reconnect (§4), and chroot support (§5).
  * Runs on Deno, Bun and Node through the `src/net` adapters.
  * @module
  */
@@ -10,12 +11,13 @@ import { defaultAdapter } from "../net/mod.ts";
 import type { NetAdapter } from "../net/types.ts";
 import { validatePath, withChroot, withoutChroot } from "../tree/path.ts";
 import type { Acl, ErrorCode, Stat } from "../tree/types.ts";
-import { createModes, openAcl } from "../tree/types.ts";
+import { createModes, openAcl, sequentialModes } from "../tree/types.ts";
 import { encodeFrame, frameHeaderBytes } from "../wire/frame.ts";
 import type {
   ConnectRequest,
   MultiOp,
   MultiResult,
+  ReadResult,
   RequestOp,
   ResponseMessage,
   ServerLimits,
@@ -27,11 +29,13 @@ import {
   formatAddress,
   type HandshakeOutcome,
 } from "./_connection.ts";
-import { WatchRegistry } from "./_watch_registry.ts";
+import { specificTypesOf, watchKindsOf, WatchRegistry } from "./_watch_registry.ts";
 import {
   type Cancellable,
   checkAcl,
+  checkTtl,
   checkVersion,
+  checkWatcherType,
   chunkWatches,
   delay,
   equalBytes,
@@ -40,8 +44,10 @@ import {
   shuffled,
 } from "./_util.ts";
 import type {
+  AddWatchOptions,
   AuthInfo,
   ChildrenWithStat,
+  ClientInfo,
   ClientState,
   ConnectOptions,
   CreateOptions,
@@ -50,11 +56,14 @@ import type {
   NodeData,
   Op,
   OpResult,
+  ReadOp,
+  RemoveWatchesOptions,
   SessionEvent,
   SnapshotDownload,
   TestDropOptions,
   VersionOptions,
   Watcher,
+  WatcherType,
   WatchOption,
   WatchOptions,
 } from "./types.ts";
@@ -66,6 +75,7 @@ import {
   type CorralError,
   errorFor,
   MultiError,
+  NoWatcherError,
   ProtocolViolationError,
   SessionExpiredError,
 } from "./errors.ts";
@@ -305,6 +315,25 @@ export class Client {
   /**
    * Creates a node and resolves with its path (which, for a sequential mode, ends with the
    * 10-digit sequence number the server appended).
+   *
+   * Besides the persistent and ephemeral modes, `mode` may be `container` (the server removes
+   * the node once it has had children and has none left) or `persistentWithTtl` /
+   * `persistentSequentialWithTtl` with `ttlMs` (the server removes the node once it has no
+   * children and has not changed for `ttlMs`). TTL nodes must be enabled on the server
+   * (`ttlEnabled`, ZooKeeper's `extendedTypesEnabled`); otherwise the create rejects with an
+   * {@linkcode UnimplementedError}. The server removes such nodes on its own schedule (about once
+   * a second), not at the exact moment they become due.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "./client.ts";
+   * const client = await connect("127.0.0.1:2281");
+   * await client.create("/locks", "", { mode: "container" });
+   * await client.create("/locks/lock-", "", { mode: "ephemeralSequential" });
+   * await client.create("/lease", "", { mode: "persistentWithTtl", ttlMs: 60_000 });
+   * console.log((await client.exists("/lease"))!.ephemeralOwner); // -60001
+   * await client.close();
+   * ```
    */
   create(path: string, data?: Data, options: CreateOptions = {}): Promise<string> {
     return this.#call(() => ({
@@ -397,6 +426,67 @@ export class Client {
     });
   }
 
+  /**
+   * The number of nodes below `path`, at every depth (needs READ on `path`). Rejects with a
+   * {@linkcode NoNodeError} when `path` does not exist.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "./client.ts";
+   * const client = await connect("127.0.0.1:2281");
+   * await client.create("/a");
+   * await client.create("/a/b");
+   * await client.create("/a/b/c");
+   * console.log(await client.getAllChildrenNumber("/a")); // 2
+   * await client.close();
+   * ```
+   */
+  getAllChildrenNumber(path: string): Promise<number> {
+    return this.#call(() => ({
+      body: { op: "getAllChildrenNumber", path: this.#serverPath(path) },
+      path,
+      decode: (response) => {
+        const count = response.count;
+        if (typeof count !== "number" || !Number.isSafeInteger(count) || count < 0) {
+          throw new ProtocolViolationError(`getAllChildrenNumber of ${path} returned no count`);
+        }
+        return count;
+      },
+    }));
+  }
+
+  /**
+   * Paths of this session's ephemeral nodes that start with `prefix` (a plain string prefix,
+   * so `"/app/lock-"` matches `/app/lock-0000000001`), sorted; with a chroot, `prefix` and the
+   * paths are below it and nodes outside it are left out.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "./client.ts";
+   * const client = await connect("127.0.0.1:2281");
+   * await client.create("/worker-1", "", { mode: "ephemeral" });
+   * console.log(await client.getEphemerals("/worker-")); // ["/worker-1"]
+   * await client.close();
+   * ```
+   */
+  getEphemerals(prefix = "/"): Promise<string[]> {
+    return this.#call(() => {
+      if (typeof prefix !== "string" || !prefix.startsWith("/")) {
+        throw new BadArgumentsError(
+          `A prefix must be a string that starts with /, not ${JSON.stringify(prefix)}`,
+        );
+      }
+      return {
+        body: { op: "getEphemerals", prefix: withChroot(this.#chroot, prefix) },
+        decode: (response) =>
+          (response.ephemerals ?? []).flatMap((serverPath) => {
+            const path = withoutChroot(this.#chroot, serverPath);
+            return path === null ? [] : [path];
+          }),
+      };
+    });
+  }
+
   /** ACL and stat of a node (needs READ or ADMIN). */
   getACL(path: string): Promise<NodeAcl> {
     return this.#call(() => ({
@@ -430,6 +520,134 @@ export class Client {
   }
 
   /**
+   * Leaves a persistent watch on `path` (which need not exist) that calls `listener` for every
+   * change and stays registered until it is removed with {@linkcode Client.removeWatches} or
+   * the session ends. By default it is told of the node's creation, data changes and deletion
+   * and of every change of its child list; with `recursive: true` it is told of the creation,
+   * data change and deletion of the node and of every node below it (event paths name the node
+   * that changed), and never of NodeChildrenChanged.
+   *
+   * After a reconnect the client registers the watch again (in `setWatches`); as in ZooKeeper,
+   * changes made while it was disconnected are not reported: read again on `SyncConnected` if
+   * they matter.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "./client.ts";
+   * const client = await connect("127.0.0.1:2281");
+   * const onChange = (event: { type: string; path: string }) => console.log(event.type, event.path);
+   * await client.addWatch("/config", onChange, { recursive: true });
+   * await client.create("/config");
+   * await client.create("/config/db", "x"); // NodeCreated /config, then NodeCreated /config/db
+   * await client.removeWatches("/config", "persistentRecursive", { listener: onChange });
+   * await client.close();
+   * ```
+   */
+  addWatch(path: string, listener: Watcher, options: AddWatchOptions = {}): Promise<void> {
+    return this.#call(() => {
+      const serverPath = this.#serverPath(path);
+      if (typeof listener !== "function") {
+        throw new BadArgumentsError("addWatch needs a listener function", path);
+      }
+      const recursive = options.recursive ?? false;
+      if (typeof recursive !== "boolean") {
+        throw new BadArgumentsError("Option recursive must be a boolean", path);
+      }
+      const mode = recursive ? "persistentRecursive" : "persistent";
+      return {
+        body: { op: "addWatch", path: serverPath, mode },
+        path,
+        decode: () => this.#watches.add(mode, serverPath, listener),
+      };
+    });
+  }
+
+  /**
+   * Removes this session's watches of `type` on `path` on the server, then forgets the
+   * functions registered for them here, as ZooKeeper's `removeAllWatches` does; with
+   * `listener`, removes only that function's watches, as ZooKeeper's `removeWatches` does (the
+   * server's watch is removed only when no other function of this client needs it, else it is
+   * only checked). Types: `children`, `data` (getData and exists), `persistent`,
+   * `persistentRecursive`, `any`.
+   *
+   * Rejects with a {@linkcode NoWatcherError} when there is no such watch: the server holds none
+   * (a one-shot watch that already fired is gone), or `listener` is not registered for `type`
+   * on `path` when this is called (so await the addWatch or read that registered it first).
+   * Unlike ZooKeeper's client, the removed functions are not called with a
+   * `DataWatchRemoved`/`ChildWatchRemoved`/`PersistentWatchRemoved` event: the
+   * {@linkcode WatchEvent} type carries only the changes of the tree.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "./client.ts";
+   * const client = await connect("127.0.0.1:2281");
+   * await client.addWatch("/jobs", (event) => console.log(event.type));
+   * await client.removeWatches("/jobs", "persistent");
+   * await client.close();
+   * ```
+   */
+  removeWatches(
+    path: string,
+    type: WatcherType,
+    options: RemoveWatchesOptions = {},
+  ): Promise<void> {
+    return this.#call(() => {
+      const serverPath = this.#serverPath(path);
+      checkWatcherType(type);
+      const listener = options.listener;
+      if (listener === undefined) {
+        const kinds = watchKindsOf(type);
+        return {
+          body: { op: "removeWatches", path: serverPath, type },
+          path,
+          decode: () => this.#watches.remove(kinds, serverPath),
+        };
+      }
+      if (typeof listener !== "function") {
+        throw new BadArgumentsError("Option listener must be a function", path);
+      }
+      // Name the one type the function holds when `any` covers several, so the server's other
+      // watches of this client are not touched.
+      const held = specificTypesOf(type).filter((one) =>
+        this.#watches.has(watchKindsOf(one), serverPath, listener)
+      );
+      if (held.length === 0) {
+        throw new NoWatcherError(`No ${type} watch on ${path} calls this listener`, path);
+      }
+      const narrowed = held.length === 1 ? held[0] : type;
+      const kinds = watchKindsOf(narrowed);
+      const shared = this.#watches.hasOther(kinds, serverPath, listener);
+      return {
+        body: { op: shared ? "checkWatches" : "removeWatches", path: serverPath, type: narrowed },
+        path,
+        decode: () => this.#watches.remove(kinds, serverPath, listener),
+      };
+    });
+  }
+
+  /**
+   * Resolves when the server holds a watch of `type` for this session on `path`, rejects with
+   * a {@linkcode NoWatcherError} when it does not; removes nothing.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect, NoWatcherError } from "./mod.ts";
+   * const client = await connect("127.0.0.1:2281");
+   * await client.getData("/config", { watch: true });
+   * await client.checkWatches("/config", "data"); // resolves
+   * await client.checkWatches("/config", "children").catch((e) => e instanceof NoWatcherError);
+   * await client.close();
+   * ```
+   */
+  checkWatches(path: string, type: WatcherType): Promise<void> {
+    return this.#call(() => ({
+      body: { op: "checkWatches", path: this.#serverPath(path), type: checkWatcherType(type) },
+      path,
+      decode: () => undefined,
+    }));
+  }
+
+  /**
    * Applies `ops` atomically: all of them or none. Resolves with one result per op; rejects
    * with a {@linkcode MultiError} naming the failing op when any op fails.
    */
@@ -444,6 +662,55 @@ export class Client {
         body: { op: "multi", ops: wireOps },
         decode: (response) => (response.results ?? []).map((result) => this.#clientResult(result)),
         fail: (response) => this.#multiError(response, ops),
+      };
+    });
+  }
+
+  /**
+   * Runs several reads in one request and resolves with one result per read, in order. Unlike
+   * {@linkcode Client.multi} the reads are independent: a read that fails (a missing node, no
+   * READ permission) gives `{op: "error", err, message}` in its slot and the others still
+   * succeed, as in ZooKeeper's multi read. The whole call rejects only when the request itself
+   * fails (bad arguments, connection loss). No watch is left.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "./client.ts";
+   * const client = await connect("127.0.0.1:2281");
+   * const [config, jobs] = await client.multiRead([
+   *   { op: "getData", path: "/config" },
+   *   { op: "getChildren", path: "/jobs" },
+   * ]);
+   * if (config.op === "getData") console.log(config.stat.version);
+   * if (jobs.op === "error") console.log(jobs.err); // e.g. "NoNode"
+   * await client.close();
+   * ```
+   */
+  multiRead(ops: readonly ReadOp[]): Promise<ReadResult[]> {
+    return this.#call(() => {
+      if (!Array.isArray(ops)) throw new BadArgumentsError("multiRead() takes an array of reads");
+      if (ops.length > multiOpsMax) {
+        throw new BadArgumentsError(
+          `A multiRead has at most ${multiOpsMax} reads, not ${ops.length}`,
+        );
+      }
+      const wireOps = ops.map((one, i) => this.#wireReadOp(one, i));
+      return {
+        body: { op: "multiRead", ops: wireOps },
+        decode: (response) => {
+          const results = response.readResults;
+          if (!Array.isArray(results) || results.length !== ops.length) {
+            throw new ProtocolViolationError(
+              `multiRead of ${ops.length} reads returned ${
+                Array.isArray(results) ? results.length : "no"
+              } results`,
+            );
+          }
+          // Copies: the decoded bytes are views into a whole network chunk, kept alive otherwise.
+          return results.map((result) =>
+            result.op === "getData" ? { ...result, data: result.data.slice() } : result
+          );
+        },
       };
     });
   }
@@ -479,6 +746,26 @@ export class Client {
         },
       };
     });
+  }
+
+  /**
+   * The identities this connection authenticated as (ZooKeeper's `whoAmI`): `digest` with the
+   * user name for each accepted {@linkcode Client.addAuth}, and those the server grants by
+   * itself, such as `ip` with the client's address.
+   *
+   * @example
+   * ```ts ignore
+   * import { connect } from "./client.ts";
+   * const client = await connect("127.0.0.1:2281", { auth: [{ scheme: "digest", auth: "bob:pw" }] });
+   * console.log(await client.whoAmI()); // [..., { scheme: "digest", user: "bob" }]
+   * await client.close();
+   * ```
+   */
+  whoAmI(): Promise<ClientInfo[]> {
+    return this.#call(() => ({
+      body: { op: "whoAmI" },
+      decode: (response) => response.clientInfo ?? [],
+    }));
   }
 
   /**
@@ -690,7 +977,7 @@ export class Client {
 
   #onEvent(event: Extract<ServerMessage, { t: "event" }>): void {
     if (event.zxid > this.#lastZxid) this.#lastZxid = event.zxid;
-    const watchers = this.#watches.take(event.type, event.path);
+    const watchers = this.#watches.fire(event.type, event.path);
     const path = withoutChroot(this.#chroot, event.path);
     if (path === null) return;
     // Watchers run as microtasks queued now: after the continuations of responses that arrived
@@ -1079,16 +1366,25 @@ export class Client {
         path,
       );
     }
-    return {
-      op: "create",
-      path: this.#serverPath(
-        path,
-        mode === "persistentSequential" || mode === "ephemeralSequential",
-      ),
+    const body = {
+      op: "create" as const,
+      path: this.#serverPath(path, sequentialModes.has(mode)),
       data: this.#bytes(data, path),
       acl: checkAcl(options.acl ?? openAcl),
       mode,
     };
+    const ttlMs = checkTtl(mode, options.ttlMs, path);
+    return ttlMs === undefined ? body : { ...body, ttlMs };
+  }
+
+  #wireReadOp(one: ReadOp, index: number): ReadOp {
+    if (typeof one !== "object" || one === null) {
+      throw new BadArgumentsError(`ops[${index}] must be a read object`);
+    }
+    if (one.op !== "getData" && one.op !== "getChildren") {
+      throw new BadArgumentsError(`ops[${index}].op must be getData or getChildren`);
+    }
+    return { op: one.op, path: this.#serverPath(one.path) };
   }
 
   #wireOp(one: Op, index: number): MultiOp {

@@ -3,10 +3,12 @@
  *
  * {@linkcode connect} opens a session with one server of a connect string
  * (`"host:port,host:port/chroot"`) and returns a {@linkcode Client}: promise-based operations
- * (create, getData, setData, delete, exists, getChildren, getACL, setACL, sync, multi, addAuth,
- * and saveSnapshot for an online backup), many in flight at once and answered in the order they were called; one-shot watches delivered
- * to a function or to the default watcher; session state events; automatic reconnection that
- * keeps the session, its ephemerals and its watches. Failures reject with a subclass of
+ * (create, including containers and TTL nodes, getData, setData, delete, exists, getChildren,
+ * getAllChildrenNumber, getEphemerals, getACL, setACL, sync, multi, multiRead, addAuth, whoAmI,
+ * and saveSnapshot for an online backup), many in flight at once and answered in the order they
+ * were called; one-shot watches delivered to a function or to the default watcher, persistent and
+ * recursive watches (addWatch, removeWatches, checkWatches); session state events; automatic
+ * reconnection that keeps the session, its ephemerals and its watches. Failures reject with a subclass of
  * {@linkcode CorralError}, one per error code.
  *
  * @example

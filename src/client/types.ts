@@ -6,7 +6,13 @@
 import { snapshotReadBytesMax } from "../constants.ts";
 import type { Acl, CreateMode, Stat, WatchEventType } from "../tree/types.ts";
 import type { NetAdapter } from "../net/types.ts";
-import type { MultiResult } from "../wire/messages.ts";
+import type {
+  ClientInfo as WireClientInfo,
+  MultiResult,
+  ReadOp as WireReadOp,
+  ReadResult as WireReadResult,
+  WatcherType as WireWatcherType,
+} from "../wire/messages.ts";
 
 /**
  * A watch notification as the client delivers it: what happened, and where (chroot stripped).
@@ -25,7 +31,8 @@ export interface WatchEvent {
 }
 
 /**
- * A function called once when the change it watches happens.
+ * A function called when the change it watches happens: once for a watch left by a read, every
+ * time for a persistent watch ({@linkcode Client.addWatch}).
  *
  * @example
  * ```ts
@@ -137,13 +144,22 @@ export interface ConnectOptions {
  * import type { CreateOptions } from "./types.ts";
  * import { openAcl } from "../tree/types.ts";
  * const options: CreateOptions = { mode: "ephemeralSequential", acl: openAcl };
+ * const lease: CreateOptions = { mode: "persistentWithTtl", ttlMs: 60_000 };
  * ```
  */
 export interface CreateOptions {
-  /** Default `persistent`. */
+  /**
+   * Default `persistent`. A `container` is removed by the server once it has had children and
+   * has none left; a `persistentWithTtl` or `persistentSequentialWithTtl` node once it has no
+   * children and has not changed for `ttlMs` (the server must allow TTL nodes, else the create
+   * rejects with an {@linkcode UnimplementedError}). Their `Stat.ephemeralOwner` is -1 for a
+   * container and `-(1 + ttlMs)` for a TTL node.
+   */
   mode?: CreateMode;
   /** Default {@linkcode openAcl} (world:anyone, all permissions). */
   acl?: readonly Acl[];
+  /** Milliseconds, in [1, 2^40): required by the TTL modes, not allowed with the others. */
+  ttlMs?: number;
 }
 
 /**
@@ -233,7 +249,15 @@ export interface NodeAcl {
  */
 export type Op =
   | { op: "check"; path: string; version: number }
-  | { op: "create"; path: string; data?: Data; acl?: readonly Acl[]; mode?: CreateMode }
+  | {
+    op: "create";
+    path: string;
+    data?: Data;
+    acl?: readonly Acl[];
+    mode?: CreateMode;
+    /** See {@linkcode CreateOptions.ttlMs}. */
+    ttlMs?: number;
+  }
   | { op: "setData"; path: string; data: Data; version?: number }
   | { op: "delete"; path: string; version?: number };
 
@@ -266,7 +290,14 @@ export const op = {
   },
   /** Creates `path`; see {@linkcode Client.create}. */
   create(path: string, data?: Data, options: CreateOptions = {}): Op {
-    return { op: "create", path, data, acl: options.acl, mode: options.mode };
+    return {
+      op: "create",
+      path,
+      data,
+      acl: options.acl,
+      mode: options.mode,
+      ttlMs: options.ttlMs,
+    };
   },
   /** Replaces the data of `path`; see {@linkcode Client.setData}. */
   setData(path: string, data: Data, options: VersionOptions = {}): Op {
@@ -277,6 +308,92 @@ export const op = {
     return { op: "delete", path, version: options.version };
   },
 } as const;
+
+/**
+ * Options of {@linkcode Client.addWatch}.
+ *
+ * @example
+ * ```ts
+ * import type { AddWatchOptions } from "./types.ts";
+ * const wholeSubtree: AddWatchOptions = { recursive: true };
+ * ```
+ */
+export interface AddWatchOptions {
+  /**
+   * `false` (the default): a persistent watch on the node alone, told of its creation, data
+   * changes and deletion and of every change of its child list. `true`: a persistent recursive
+   * watch, told of the creation, data change and deletion of the node and of every node below
+   * it, and never of NodeChildrenChanged.
+   */
+  recursive?: boolean;
+}
+
+/**
+ * Which watches {@linkcode Client.removeWatches} and {@linkcode Client.checkWatches} mean:
+ * `children` (left by getChildren), `data` (left by getData and exists), `persistent` and
+ * `persistentRecursive` (left by addWatch), or `any` of them (ZooKeeper's WatcherType).
+ *
+ * @example
+ * ```ts
+ * import type { WatcherType } from "./types.ts";
+ * const type: WatcherType = "persistentRecursive";
+ * ```
+ */
+export type WatcherType = WireWatcherType;
+
+/**
+ * Options of {@linkcode Client.removeWatches}.
+ *
+ * @example
+ * ```ts
+ * import type { RemoveWatchesOptions, Watcher } from "./types.ts";
+ * const mine: Watcher = (event) => console.log(event.path);
+ * const options: RemoveWatchesOptions = { listener: mine };
+ * ```
+ */
+export interface RemoveWatchesOptions {
+  /**
+   * Remove only this function's watches of the type; the server's watch is removed too when no
+   * other function of this client still needs it. Absent: every watch of the type on the path.
+   */
+  listener?: Watcher;
+}
+
+/**
+ * One read of {@linkcode Client.multiRead}.
+ *
+ * @example
+ * ```ts
+ * import type { ReadOp } from "./types.ts";
+ * const reads: ReadOp[] = [{ op: "getData", path: "/config" }, { op: "getChildren", path: "/jobs" }];
+ * ```
+ */
+export type ReadOp = WireReadOp;
+
+/**
+ * Result of one read of {@linkcode Client.multiRead}: what the read returns, or an
+ * `{op: "error", err, message}` object when that read failed (the others are unaffected).
+ *
+ * @example
+ * ```ts
+ * import type { ReadResult } from "./types.ts";
+ * const childCount = (result: ReadResult) =>
+ *   result.op === "getChildren" ? result.children.length : null;
+ * ```
+ */
+export type ReadResult = WireReadResult;
+
+/**
+ * An identity the connection authenticated as, from {@linkcode Client.whoAmI}: the scheme and,
+ * for `digest`, the user name (for `ip`, the address).
+ *
+ * @example
+ * ```ts
+ * import type { ClientInfo } from "./types.ts";
+ * const info: ClientInfo = { scheme: "digest", user: "bob" };
+ * ```
+ */
+export type ClientInfo = WireClientInfo;
 
 /**
  * An online backup in progress, from {@linkcode Client.saveSnapshot}: what the snapshot the
