@@ -844,7 +844,11 @@ export class Replica {
 
   #fireWatches(applied: ApplyResult, zxid: number): void {
     for (const trigger of applied.triggers) {
-      for (const sessionId of this.watches.trigger(trigger.type, trigger.path)) {
+      const mayRead = (sessionId: number) => {
+        const conn = this.#conns.get(this.#connOfSession.get(sessionId) ?? -1);
+        return !!conn && !!trigger.acl && allowed(trigger.acl, Perms.read, conn.authIds);
+      };
+      for (const sessionId of this.watches.trigger(trigger.type, trigger.path, mayRead)) {
         const connId = this.#connOfSession.get(sessionId);
         if (connId !== undefined) {
           this.#send(connId, { t: "event", type: trigger.type, path: trigger.path, zxid });

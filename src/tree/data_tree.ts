@@ -24,6 +24,11 @@ interface Znode {
 export interface Trigger {
   type: WatchEventType;
   path: string;
+  /**
+   * The ACL of the node that changed (as it was, for a delete): who may learn of it through a
+   * recursive watch on an ancestor. Absent for NodeChildrenChanged, which those never see.
+   */
+  acl?: readonly Acl[];
 }
 
 /** What applying one (non-multi) txn produced, for the response. */
@@ -287,7 +292,7 @@ export class DataTree {
           dataLength: txn.data.byteLength,
         };
         out.results.push({ type: "setData", stat: { ...node.stat } });
-        out.triggers.push({ type: "NodeDataChanged", path: txn.path });
+        out.triggers.push({ type: "NodeDataChanged", path: txn.path, acl: node.acl });
         return;
       }
       case "setACL": {
@@ -333,7 +338,7 @@ export class DataTree {
     parent.stat = { ...parent.stat, cversion: txn.parentCversion, pzxid: record.zxid };
     this.#track(txn.path, txn.ephemeralOwner);
     out.results.push({ type: "create", path: txn.path, stat: { ...stat } });
-    out.triggers.push({ type: "NodeCreated", path: txn.path });
+    out.triggers.push({ type: "NodeCreated", path: txn.path, acl: txn.acl });
     out.triggers.push({ type: "NodeChildrenChanged", path: parentPath });
   }
 
@@ -366,7 +371,7 @@ export class DataTree {
       this.#extended.delete(path);
     }
     out?.results.push({ type: "delete" });
-    triggers.push({ type: "NodeDeleted", path });
+    triggers.push({ type: "NodeDeleted", path, acl: node.acl });
     triggers.push({ type: "NodeChildrenChanged", path: parentPath });
   }
 

@@ -94,18 +94,28 @@ export class WatchTable {
    * Fires `type` on `path`: returns each watcher to notify, once, and forgets the one-shot watches
    * fired. NodeCreated and NodeDataChanged fire data watches; NodeChildrenChanged fires child
    * watches; NodeDeleted fires both. Persistent watches on `path` fire for every type; recursive
-   * watches on `path` or any ancestor fire for every type but NodeChildrenChanged.
+   * watches on `path` or any ancestor fire for every type but NodeChildrenChanged. A watcher that
+   * matches only through a recursive watch on an ancestor is told only if `mayRead` says it may
+   * read the changed node (ZooKeeper's fix for CVE-2024-23944: a recursive watch must not reveal
+   * the names of nodes its session cannot read).
    */
-  trigger(type: WatchEventType, path: string): number[] {
+  trigger(
+    type: WatchEventType,
+    path: string,
+    mayRead: (watcher: number) => boolean = () => true,
+  ): number[] {
     const fired = new Set<number>();
     if (type !== "NodeChildrenChanged") this.#take("data", path, fired);
     if (type === "NodeChildrenChanged" || type === "NodeDeleted") this.#take("child", path, fired);
     for (const watcher of this.#byPath.persistent.get(path) ?? []) fired.add(watcher);
     const recursive = this.#byPath.recursive;
     if (type !== "NodeChildrenChanged" && recursive.size > 0) {
-      for (let at = path;; at = parentOf(at)) {
-        for (const watcher of recursive.get(at) ?? []) fired.add(watcher);
-        if (at === "/") break;
+      for (const watcher of recursive.get(path) ?? []) fired.add(watcher);
+      for (let at = path; at !== "/";) {
+        at = parentOf(at);
+        for (const watcher of recursive.get(at) ?? []) {
+          if (!fired.has(watcher) && mayRead(watcher)) fired.add(watcher);
+        }
       }
     }
     return [...fired];

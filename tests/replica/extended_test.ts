@@ -177,3 +177,22 @@ Deno.test("Replica answers getEphemerals, getAllChildrenNumber, whoAmI and multi
   assert.deepEqual(read[1].op === "getChildren" && read[1].children, ["e1", "p", "theirs"]);
   assert.equal(read[2].op === "error" && read[2].err, "NoNode");
 });
+
+Deno.test("Replica hides from a recursive watch the nodes its session cannot read", () => {
+  const h = new Harness();
+  h.connect(1);
+  h.connect(2);
+  h.call(1, { op: "addWatch", path: "/", mode: "persistentRecursive" });
+  h.call(2, { op: "addAuth", scheme: "digest", auth: bytes("owner:pw") });
+  h.call(2, {
+    op: "create",
+    path: "/secret",
+    data: bytes(""),
+    acl: [{ perms: 31, scheme: "auth", id: "" }],
+    mode: "persistent",
+  });
+  h.call(2, node("/public"));
+  h.call(2, { op: "setData", path: "/secret", data: bytes("x"), version: -1 });
+  h.call(2, { op: "delete", path: "/secret", version: -1 });
+  assert.deepEqual(events(h.take(1)), ["NodeCreated /public"]);
+});

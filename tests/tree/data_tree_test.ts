@@ -44,7 +44,10 @@ Deno.test("DataTree.apply() of a create sets every stat field and fires NodeCrea
   });
   assert.equal(tree.stat("/")!.pzxid, 1);
   assert.equal(tree.stat("/")!.cversion, 1);
-  assert.deepEqual(result.triggers, [{ type: "NodeCreated", path: "/a" }, {
+  assert.deepEqual(result.triggers.map(({ type, path }) => ({ type, path })), [{
+    type: "NodeCreated",
+    path: "/a",
+  }, {
     type: "NodeChildrenChanged",
     path: "/",
   }]);
@@ -68,7 +71,10 @@ Deno.test("DataTree.apply() of setData bumps version and mzxid, not pzxid", () =
   assert.equal(stat.pzxid, 1);
   assert.equal(stat.mtime, 9);
   assert.equal(stat.dataLength, 3);
-  assert.deepEqual(result.triggers, [{ type: "NodeDataChanged", path: "/a" }]);
+  assert.deepEqual(result.triggers.map(({ type, path }) => ({ type, path })), [{
+    type: "NodeDataChanged",
+    path: "/a",
+  }]);
 });
 
 Deno.test("DataTree.apply() of closeSession deletes exactly that session's ephemerals", () => {
@@ -95,7 +101,10 @@ Deno.test("DataTree.apply() of closeSession deletes exactly that session's ephem
   assert.equal(tree.has("/e1"), false);
   assert.equal(tree.has("/e2"), true);
   assert.deepEqual(result.results, [{ type: "closeSession", deleted: ["/e1"] }]);
-  assert.deepEqual(result.triggers, [{ type: "NodeDeleted", path: "/e1" }, {
+  assert.deepEqual(result.triggers.map(({ type, path }) => ({ type, path })), [{
+    type: "NodeDeleted",
+    path: "/e1",
+  }, {
     type: "NodeChildrenChanged",
     path: "/",
   }]);
@@ -217,4 +226,30 @@ Deno.test("DataTree.exportNodes() stays exact while the tree changes, and lists 
   }
   const copy = DataTree.fromNodes(tree.exportNodes(), tree.lastZxid);
   assert.deepEqual(copy.exportNodes(), tree.exportNodes());
+});
+
+Deno.test("DataTree triggers carry the changed node's ACL, as it was for a delete", () => {
+  const tree = new DataTree();
+  const acl = [{ perms: 1, scheme: "digest", id: "u:x" }];
+  const created = tree.apply({
+    zxid: 1,
+    timeMs: 0,
+    sessionId: 0,
+    txn: {
+      type: "create",
+      path: "/a",
+      data: new Uint8Array(),
+      acl,
+      ephemeralOwner: 0,
+      parentCversion: 1,
+    },
+  });
+  assert.deepEqual(created.triggers.map((t) => t.acl), [acl, undefined]);
+  const deleted = tree.apply({
+    zxid: 2,
+    timeMs: 0,
+    sessionId: 0,
+    txn: { type: "delete", path: "/a" },
+  });
+  assert.deepEqual(deleted.triggers.map((t) => t.acl), [acl, undefined]);
 });

@@ -89,3 +89,17 @@ Deno.test("WatchTable.remove() drops one registration of one table", () => {
   assert.equal(watches.size, 0);
   assert.deepEqual(watches.watchers(), []);
 });
+
+Deno.test("WatchTable: a recursive watch on an ancestor tells only watchers that may read the node", () => {
+  const watches = new WatchTable();
+  watches.add("recursive", "/", 1);
+  watches.add("recursive", "/", 2);
+  watches.add("recursive", "/a", 3);
+  const mayRead = (watcher: number) => watcher !== 2;
+  assert.deepEqual(watches.trigger("NodeCreated", "/a/b", mayRead).sort(), [1, 3]);
+  assert.deepEqual(
+    watches.trigger("NodeCreated", "/", () => false).sort(),
+    [1, 2],
+    "a recursive watch on the node itself needs no check, as a data watch",
+  );
+});
