@@ -1193,6 +1193,12 @@ export class Replica {
         if (!allowed(found.acl, Perms.read | Perms.admin, item.authIds)) {
           return error("NoAuth", `no READ or ADMIN permission on ${request.path}`);
         }
+        if (!allowed(found.acl, Perms.admin, item.authIds)) {
+          // As ZooKeeper: a reader without ADMIN sees who, not the password digests.
+          found.acl = found.acl.map((a) =>
+            a.scheme === "digest" ? { ...a, id: `${a.id.slice(0, a.id.indexOf(":"))}:x` } : a
+          );
+        }
         return { ...base, ...found };
       }
       case "setWatches":

@@ -196,3 +196,25 @@ Deno.test("Replica hides from a recursive watch the nodes its session cannot rea
   h.call(2, { op: "delete", path: "/secret", version: -1 });
   assert.deepEqual(events(h.take(1)), ["NodeCreated /public"]);
 });
+
+Deno.test("Replica getACL hides digests from a reader without ADMIN, as ZooKeeper", () => {
+  const h = new Harness();
+  h.connect(1);
+  h.connect(2);
+  const acl = [
+    { perms: 31, scheme: "digest", id: "admin:SECRETHASH=" },
+    { perms: 1, scheme: "world", id: "anyone" },
+  ];
+  h.call(1, { op: "create", path: "/p", data: bytes(""), acl, mode: "persistent" });
+  assert.deepEqual(h.call(2, { op: "getACL", path: "/p" }).acl, [
+    { perms: 31, scheme: "digest", id: "admin:x" },
+    { perms: 1, scheme: "world", id: "anyone" },
+  ]);
+  const withAdmin = [acl[0], { perms: 17, scheme: "world", id: "anyone" }];
+  h.call(1, { op: "create", path: "/q", data: bytes(""), acl: withAdmin, mode: "persistent" });
+  assert.equal(
+    h.call(2, { op: "getACL", path: "/q" }).acl?.[0].id,
+    "admin:SECRETHASH=",
+    "ADMIN sees all",
+  );
+});
