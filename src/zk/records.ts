@@ -22,7 +22,7 @@
  * ```
  * @module
  */
-import { type Acl, containerOwner, type Stat, ttlOf, ttlOwner } from "../tree/types.ts";
+import { type Acl, isEphemeralOwner, type Stat } from "../tree/types.ts";
 import { intBytes, JuteError, JuteReader, JuteWriter } from "./jute.ts";
 import { KeeperCode, OpCode, type OpName, opNameOf, Xid } from "./codes.ts";
 
@@ -189,19 +189,19 @@ export const statBytes = 6 * 8 + 5 * intBytes;
 
 /**
  * Writes Corral's {@linkcode Stat} as jute's `Stat`, in jute's field order: czxid, mzxid, ctime,
- * mtime, version, cversion, aversion, ephemeralOwner, dataLength, numChildren, pzxid. The
- * `ephemeralOwner` of a container or TTL node is translated to ZooKeeper's bit pattern
- * ({@linkcode zkEphemeralOwnerOf}).
+ * mtime, version, cversion, aversion, ephemeralOwner, dataLength, numChildren, pzxid. As
+ * ZooKeeper shows clients (`DataTree.getClientEphemeralOwner`), a container or TTL node has
+ * `ephemeralOwner` 0: its type is the server's business.
  */
 export function writeStat(writer: JuteWriter, stat: Stat): void {
   writer.writeLong(stat.czxid).writeLong(stat.mzxid).writeLong(stat.ctime).writeLong(stat.mtime);
   writer.writeInt(stat.version).writeInt(stat.cversion).writeInt(stat.aversion);
-  writer.writeLongBig(zkEphemeralOwnerOf(stat.ephemeralOwner));
+  writer.writeLong(isEphemeralOwner(stat.ephemeralOwner) ? stat.ephemeralOwner : 0);
   writer.writeInt(stat.dataLength).writeInt(stat.numChildren);
   writer.writeLong(stat.pzxid);
 }
 
-/** Reads jute's `Stat` into Corral's {@linkcode Stat} ({@linkcode corralEphemeralOwnerOf}). */
+/** Reads jute's `Stat` into Corral's {@linkcode Stat}. */
 export function readStat(reader: JuteReader): Stat {
   const czxid = reader.readLong();
   const mzxid = reader.readLong();
@@ -210,7 +210,7 @@ export function readStat(reader: JuteReader): Stat {
   const version = reader.readInt();
   const cversion = reader.readInt();
   const aversion = reader.readInt();
-  const ephemeralOwner = corralEphemeralOwnerOf(reader.readLongBig());
+  const ephemeralOwner = reader.readLong();
   const dataLength = reader.readInt();
   const numChildren = reader.readInt();
   const pzxid = reader.readLong();
@@ -229,56 +229,20 @@ export function readStat(reader: JuteReader): Stat {
   };
 }
 
-/** ZooKeeper's `ephemeralOwner` of a container: only the sign bit (`Long.MIN_VALUE`). */
-export const zkContainerOwner = -(1n << 63n);
-/** The high byte that marks ZooKeeper's extended owners; the TTL feature's next two bytes are 0. */
-const zkExtendedMask = 0xffn << 56n;
-/** The bits of an extended owner that hold the TTL in ms (`EXTENDED_FEATURE_VALUE_MASK`). */
-const zkTtlMask = (1n << 40n) - 1n;
-/** The high three bytes of a ZooKeeper TTL owner (extended mask, feature 0). */
-const zkTtlTagMask = ~zkTtlMask & ((1n << 64n) - 1n);
-
-/**
- * Corral's `ephemeralOwner` as ZooKeeper writes it (`EphemeralType`): a container (Corral's -1,
- * {@linkcode containerOwner}) is `0x8000000000000000`, a TTL node (Corral's `-(1 + ttlMs)`) is
- * `0xff00000000000000 | ttlMs`, a session id or 0 is itself.
- */
-export function zkEphemeralOwnerOf(ephemeralOwner: number): bigint {
-  if (ephemeralOwner === containerOwner) return zkContainerOwner;
-  const ttlMs = ttlOf(ephemeralOwner);
-  if (ttlMs === 0) return BigInt(ephemeralOwner);
-  if (ttlMs > Number(zkTtlMask)) {
-    throw new RangeError(`TTL ${ttlMs} ms does not fit ZooKeeper's 40 bits`);
-  }
-  return BigInt.asIntN(64, zkExtendedMask | BigInt(ttlMs));
-}
-
-/**
- * The inverse of {@linkcode zkEphemeralOwnerOf}; throws {@linkcode JuteError} for an owner Corral
- * cannot hold (a session id beyond 2^53, as ZooKeeper's own servers issue).
- */
-export function corralEphemeralOwnerOf(zkOwner: bigint): number {
-  if (zkOwner === zkContainerOwner) return containerOwner;
-  const unsigned = BigInt.asUintN(64, zkOwner);
-  if ((unsigned & zkTtlTagMask) === zkExtendedMask && (unsigned & zkTtlMask) > 0n) {
-    return ttlOwner(Number(unsigned & zkTtlMask));
-  }
-  if (zkOwner < 0n || zkOwner > BigInt(Number.MAX_SAFE_INTEGER)) {
-    throw new JuteError(`ephemeralOwner ${zkOwner} is neither a session, a container nor a TTL`);
-  }
-  return Number(zkOwner);
-}
-
 /** Writes Corral's flat {@linkcode Acl} as jute's `ACL`: `int perms` then `Id {scheme, id}`. */
 export function writeAcl(writer: JuteWriter, acl: Acl): void {
   writer.writeInt(acl.perms).writeString(acl.scheme).writeString(acl.id);
 }
 
-/** Reads jute's `ACL` into Corral's flat {@linkcode Acl}; a null scheme or id is malformed. */
+/**
+ * Reads jute's `ACL` into Corral's flat {@linkcode Acl}. A null scheme or id reads as empty: kazoo
+ * writes every empty string as null (its CREATOR_ALL_ACL is `auth` with id ""), and ZooKeeper
+ * takes the null and judges the ACL itself (InvalidACL where it matters).
+ */
 export function readAcl(reader: JuteReader): Acl {
   const perms = reader.readInt();
-  const scheme = reader.readRequiredString("ACL scheme");
-  const id = reader.readRequiredString("ACL id");
+  const scheme = reader.readString() ?? "";
+  const id = reader.readString() ?? "";
   return { perms, scheme, id };
 }
 
