@@ -24,7 +24,11 @@
 import type { CreateMode, ErrorCode, Stat, WatchEventType } from "../src/tree/types.ts";
 import type { ClientRequest, MultiOp } from "../src/wire/messages.ts";
 
-/** One znode of the model. `numChildren` and `dataLength` are computed, never stored. */
+/**
+ * One znode of the model. `numChildren`, `dataLength` and `cversion` are computed, never stored:
+ * as ZooKeeper does, the model counts the children ever created and reports cversion as
+ * `2 * created - numChildren`.
+ */
 export interface ModelNode {
   data: Uint8Array;
   czxid: number;
@@ -33,9 +37,10 @@ export interface ModelNode {
   ctime: number;
   mtime: number;
   version: number;
-  cversion: number;
   aversion: number;
   ephemeralOwner: number;
+  /** Children ever created here: ZooKeeper's stored counter, which numbers sequential children. */
+  created: number;
 }
 
 /** The whole namespace at one zxid. */
@@ -93,9 +98,9 @@ const emptyNode = (): ModelNode => ({
   ctime: 0,
   mtime: 0,
   version: 0,
-  cversion: 0,
   aversion: 0,
   ephemeralOwner: 0,
+  created: 0,
 });
 
 /** `/a/b` -> `/a`; `/a` -> `/`. */
@@ -119,8 +124,14 @@ export function childrenOf(tree: ModelTreeView, path: string): string[] {
 export function statOf(tree: ModelTreeView, path: string): Stat | null {
   const node = tree.get(path);
   if (!node) return null;
-  const { data, ...fields } = node;
-  return { ...fields, dataLength: data.byteLength, numChildren: childrenOf(tree, path).length };
+  const { data, created, ...fields } = node;
+  const numChildren = childrenOf(tree, path).length;
+  return {
+    ...fields,
+    cversion: 2 * created - numChildren,
+    dataLength: data.byteLength,
+    numChildren,
+  };
 }
 
 function copyTree(tree: ModelTree): ModelTree {
@@ -157,7 +168,7 @@ function applyOp(tree: ModelTree, op: MultiOp, ctx: TxnContext): OpOutcome {
       if (!parent) return { ok: false, err: "NoNode" };
       if (parent.ephemeralOwner !== 0) return { ok: false, err: "NoChildrenForEphemerals" };
       const path = isSequential(op.mode)
-        ? op.path + String(parent.cversion).padStart(10, "0")
+        ? op.path + String(parent.created).padStart(10, "0")
         : op.path;
       if (tree.has(path)) return { ok: false, err: "NodeExists" };
       tree.set(path, {
@@ -170,7 +181,7 @@ function applyOp(tree: ModelTree, op: MultiOp, ctx: TxnContext): OpOutcome {
         mtime: ctx.timeMs,
         ephemeralOwner: isEphemeral(op.mode) ? ctx.sessionId : 0,
       });
-      parent.cversion += 1;
+      parent.created += 1;
       parent.pzxid = ctx.zxid;
       return {
         ok: true,
@@ -211,7 +222,6 @@ function applyOp(tree: ModelTree, op: MultiOp, ctx: TxnContext): OpOutcome {
 function deleteNode(tree: ModelTree, path: string, zxid: number): Trigger[] {
   tree.delete(path);
   const parent = tree.get(parentPath(path))!;
-  parent.cversion += 1;
   parent.pzxid = zxid;
   return [{ type: "NodeDeleted", path }, { type: "NodeChildrenChanged", path: parentPath(path) }];
 }
@@ -237,8 +247,11 @@ export class ReplicaModel {
   readonly sequentialPaths: string[] = [];
 
   constructor(readonly tickMs: number) {
+    // The system nodes, as ZooKeeper starts: their children were never created, so cversion
+    // (2 * created - numChildren) starts below zero.
     this.#ordered.set("/", emptyNode());
     this.#ordered.set("/zookeeper", emptyNode());
+    this.#ordered.set("/zookeeper/config", { ...emptyNode(), aversion: -1 });
     this.#ordered.set("/zookeeper/quota", emptyNode());
     this.#applied = this.#ordered;
   }

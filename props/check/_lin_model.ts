@@ -92,7 +92,10 @@ export function parentPath(path: string): string {
   return i <= 0 ? "/" : path.slice(0, i);
 }
 
-/** ZooKeeper's `%010d` of the parent's cversion (a signed 32-bit counter). */
+/**
+ * ZooKeeper's `%010d` of the parent's count of children ever created (a signed 32-bit counter;
+ * ZooKeeper reports cversion as 2 * created - numChildren, so the count is recovered from both).
+ */
 export function sequenceName(counter: number): string {
   const value = counter | 0;
   return value < 0 ? "-" + String(-value).padStart(9, "0") : String(value).padStart(10, "0");
@@ -109,7 +112,12 @@ export function isReserved(path: string): boolean {
 }
 
 /** Nodes every tree starts with: "/" and the system nodes (REFERENCE §1). */
-export const initialPaths: readonly string[] = ["/", "/zookeeper", "/zookeeper/quota"];
+export const initialPaths: readonly string[] = [
+  "/",
+  "/zookeeper",
+  "/zookeeper/config",
+  "/zookeeper/quota",
+];
 
 /** One write step: a single op, or one op of a multi. Paths are interned ids. */
 export type Step =
@@ -192,7 +200,17 @@ export class TreeModel {
     for (const path of initialPaths) {
       const id = interner.path(path);
       const numChildren = initialPaths.filter((p) => p !== path && parentPath(p) === path).length;
-      this.set(id, interner.node({ ...freshNode(empty, 0, 0), numChildren }));
+      // Children present from the start were never created: cversion = 2 * created - numChildren.
+      const aversion = path === "/zookeeper/config" ? -1 : 0;
+      this.set(
+        id,
+        interner.node({
+          ...freshNode(empty, 0, 0),
+          numChildren,
+          cversion: -numChildren || 0,
+          aversion,
+        }),
+      );
     }
     this.#undo.length = 0;
   }
@@ -304,7 +322,9 @@ export class TreeModel {
     if (!parent) return "NoNode";
     if (parent.owner !== 0) return "NoChildrenForEphemerals";
     const target = step.sequential
-      ? this.interner.path(path + sequenceName(parent.cversion))
+      ? this.interner.path(
+        path + sequenceName(Math.floor((parent.cversion + parent.numChildren) / 2)),
+      )
       : step.path;
     if (this.view(target)) return "NodeExists";
     this.#adjustParent(parentId, +1);

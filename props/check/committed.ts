@@ -62,7 +62,12 @@ interface ModelNode {
 }
 
 /** Paths that exist before the first txn: the root and the system nodes, as the server has them. */
-export const initialPaths: readonly string[] = ["/", "/zookeeper", "/zookeeper/quota"];
+export const initialPaths: readonly string[] = [
+  "/",
+  "/zookeeper",
+  "/zookeeper/config",
+  "/zookeeper/quota",
+];
 
 /** zxids in reports, as ZooKeeper prints them. */
 export function hex(zxid: number): string {
@@ -108,14 +113,17 @@ class ModelTree {
   constructor() {
     const open: Acl[] = [{ perms: 31, scheme: "world", id: "anyone" }];
     for (const path of initialPaths) {
+      const config = path === "/zookeeper/config";
       this.nodes.set(path, {
         data: new Uint8Array(0),
-        acl: open,
-        stat: zeroStat(),
+        acl: config ? [{ perms: 1, scheme: "world", id: "anyone" }] : open,
+        stat: { ...zeroStat(), aversion: config ? -1 : 0 },
         children: new Set(),
       });
       if (path !== "/") this.#link(path);
     }
+    // Children present from the start were never created: cversion = 2 * created - numChildren.
+    for (const node of this.nodes.values()) node.stat.cversion = -node.children.size || 0;
   }
 
   view(path: string): NodeView | null {

@@ -467,9 +467,12 @@ class SequentialServer {
   #nodes = new Map<string, Znode>();
 
   constructor(readonly bug: Bug) {
-    for (const path of ["/", "/zookeeper", "/zookeeper/quota"]) {
+    for (const path of ["/", "/zookeeper", "/zookeeper/config", "/zookeeper/quota"]) {
       this.#add(path, new Uint8Array(0), 0, false);
     }
+    // Children present from the start were never created (cversion = 2 * created - children).
+    for (const node of this.#nodes.values()) node.cversion = -node.children.size || 0;
+    this.#nodes.get("/zookeeper/config")!.aversion = -1;
   }
 
   /** Answers `request` from `session`, applying it. */
@@ -570,7 +573,8 @@ class SequentialServer {
         if (!parent) return error("NoNode");
         if (parent.owner !== 0) return error("NoChildrenForEphemerals");
         const sequential = op.mode.endsWith("Sequential");
-        const path = sequential ? op.path + String(parent.cversion).padStart(10, "0") : op.path;
+        const ever = (parent.cversion + parent.children.size) / 2;
+        const path = sequential ? op.path + String(ever).padStart(10, "0") : op.path;
         if (this.#nodes.has(path)) return error("NodeExists");
         const created = this.#add(path, op.data, op.mode.startsWith("ephemeral") ? session : 0);
         return { op: "create", path, stat: this.#stat(created) };

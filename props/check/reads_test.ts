@@ -30,7 +30,8 @@ Deno.test("replayCommitted() follows ZooKeeper's stat rules for create, setData,
       data: bytes("x"),
       acl: openAcl,
       ephemeralOwner: 0,
-      parentCversion: 1,
+      // "/" starts at cversion -1: /zookeeper is its child, never created (ZooKeeper's rule).
+      parentCversion: 0,
     },
     {
       type: "create",
@@ -97,6 +98,7 @@ Deno.test("replayCommitted() follows ZooKeeper's stat rules for create, setData,
   assert.equal(gone, null);
   assert.deepEqual(rootBefore!.children, ["zookeeper"], "the server's tree starts with /zookeeper");
   assert.deepEqual(rootAfter!.children, ["a", "zookeeper"]);
+  assert.deepEqual([rootBefore!.stat.cversion, rootAfter!.stat.cversion], [-1, 0]);
   assert.deepEqual(
     replay.applied.at(-1)!.triggers,
     [{ type: "NodeDeleted", path: "/a/e" }, { type: "NodeChildrenChanged", path: "/a" }],

@@ -13,6 +13,7 @@ import { parentOf, sequenceSuffix } from "../tree/path.ts";
 import type { Txn } from "../tree/txn.ts";
 import type { Acl, OpError, Stat } from "../tree/types.ts";
 import {
+  childrenCreated,
   containerOwner,
   ephemeralModes,
   isEphemeralOwner,
@@ -138,7 +139,7 @@ function prepareCreate(
     return fail("NoChildrenForEphemerals", `${parentPath} is ephemeral and cannot have children`);
   }
   const sequential = sequentialModes.has(op.mode);
-  const path = sequential ? op.path + sequenceSuffix(parent.stat.cversion) : op.path;
+  const path = sequential ? op.path + sequenceSuffix(childrenCreated(parent.stat)) : op.path;
   if (changes.view(path)) return fail("NodeExists", `${path} already exists`);
   const acl = fixupAcl(op.acl, ctx.authIds);
   if ("err" in acl) return fail(acl.err, acl.message);

@@ -5,7 +5,7 @@
 import { assert } from "../assert.ts";
 import type { Txn, TxnRecord } from "./txn.ts";
 import type { Acl, Stat, WatchEventType } from "./types.ts";
-import { containerOwner, isEphemeralOwner, openAcl, ttlOf } from "./types.ts";
+import { containerOwner, isEphemeralOwner, openAcl, readOnlyAcl, ttlOf } from "./types.ts";
 import { baseName, childPath, parentOf } from "./path.ts";
 
 /**
@@ -56,11 +56,19 @@ export interface NodeImage {
 }
 
 /** Paths the system owns; clients cannot change them (REFERENCE §1). */
-export const reservedPaths: readonly string[] = ["/zookeeper", "/zookeeper/quota"];
+export const reservedPaths: readonly string[] = [
+  "/zookeeper",
+  "/zookeeper/config",
+  "/zookeeper/quota",
+];
 
-/** True when a client write must not touch `path`. */
+/**
+ * True when a client write must not touch `path`: /zookeeper and everything under it, except the
+ * nodes below /zookeeper/quota, which ZooKeeper's clients write to set quotas.
+ */
 export function isReservedPath(path: string): boolean {
-  return path === "/zookeeper" || path.startsWith("/zookeeper/");
+  return path === "/zookeeper" ||
+    (path.startsWith("/zookeeper/") && !path.startsWith("/zookeeper/quota/"));
 }
 
 function emptyStat(): Stat {
@@ -107,7 +115,20 @@ export class DataTree {
       children: new Set(),
     });
     for (const path of reservedPaths) {
-      this.#insert(path, new Uint8Array(0), [...openAcl], emptyStat());
+      // As in ZooKeeper: the config node (the ensemble's dynamic configuration, empty here) may
+      // be read by anyone and changed by no client, and reports ACL version -1.
+      const config = path === "/zookeeper/config";
+      this.#insert(
+        path,
+        new Uint8Array(0),
+        config ? [...readOnlyAcl] : [...openAcl],
+        config ? { ...emptyStat(), aversion: -1 } : emptyStat(),
+      );
+    }
+    // The system nodes were never created under their parents: ZooKeeper reports cversion as
+    // 2 * creates - numChildren, so "/" starts at -1 and /zookeeper at -2 (see childrenCreated).
+    for (const node of this.#nodes.values()) {
+      node.stat = { ...node.stat, cversion: -node.children.size || 0 };
     }
   }
 

@@ -30,6 +30,17 @@ export interface Stat {
   numChildren: number;
 }
 
+/**
+ * How many children were ever created under a node: the number a sequential child is named by.
+ * ZooKeeper stores this count and reports `cversion` as `2 * creates - numChildren` (so a delete
+ * counts as a change too); Corral keeps the reported `cversion` and recovers the count from it. The
+ * system nodes start below zero for it: "/" holds /zookeeper and /zookeeper holds quota and config
+ * from the start, none of them created.
+ */
+export function childrenCreated(stat: Readonly<Stat>): number {
+  return Math.floor((stat.cversion + stat.numChildren) / 2);
+}
+
 /** Every {@linkcode Stat} field, in ZooKeeper's order (the storage codec keeps this order). */
 export const statFields: readonly (keyof Stat)[] = [
   "czxid",

@@ -34,7 +34,7 @@ Deno.test("compiled corral binary saves a backup, restores it, and serves the re
 
     const status = await corral("snapshot", "status", "backup.snap", "--json");
     assert.equal(status.code, 0, status.stderr);
-    assert.equal(JSON.parse(status.stdout).nodeCount, 3 + 3);
+    assert.equal(JSON.parse(status.stdout).nodeCount, 4 + 3);
 
     const restoredDir = join(home.dir, "restored");
     const restored = await corral("snapshot", "restore", "backup.snap", "--data-dir", restoredDir);

@@ -111,7 +111,7 @@ Deno.test("Client.delete() honours the expected version and removes the node", a
   });
 });
 
-Deno.test("Client.create() appends a 10-digit sequence to sequential nodes, taken from the parent's cversion", async () => {
+Deno.test("Client.create() appends a 10-digit sequence to sequential nodes: the children ever created", async () => {
   await withServer(async ({ open }) => {
     const client = await open();
     await client.create("/q");
@@ -125,14 +125,17 @@ Deno.test("Client.create() appends a 10-digit sequence to sequential nodes, take
     );
     await client.create("/q/plain");
     await client.delete("/q/plain");
+    // As ZooKeeper 3.8 does: a delete changes cversion but does not advance the sequence.
+    assert.equal((await client.exists("/q"))!.cversion, 4);
     assert.equal(
       await client.create("/q/item-", "", { mode: "persistentSequential" }),
-      "/q/item-0000000004",
+      "/q/item-0000000003",
     );
     const lock = await client.create("/q/lock-", "", { mode: "ephemeralSequential" });
     assert.match(lock, /^\/q\/lock-\d{10}$/);
-    assert.equal(lock, "/q/lock-0000000005");
+    assert.equal(lock, "/q/lock-0000000004");
     assert.equal((await client.exists(lock))!.ephemeralOwner, client.sessionId);
+    assert.equal((await client.exists("/q"))!.cversion, 6);
   });
 });
 

@@ -73,7 +73,7 @@ Deno.test("four-letter words report the server's sessions, watches, nodes and se
     assert.equal(await ask(port, "isro"), "rw");
     const srvr = await ask(port, "srvr");
     assert.match(srvr, /^Zookeeper version: 9\.9\.9\n/);
-    assert.match(srvr, /\nNode count: 4\n/, "/, /zookeeper, /zookeeper/quota and /e");
+    assert.match(srvr, /\nNode count: 5\n/, "/, /zookeeper and its config and quota, and /e");
     assert.match(srvr, /\nConnections: 2\n/, "the client and this one");
     assert.match(srvr, /\nReceived: \d+\n/);
     const stat = await ask(port, "stat");
@@ -84,7 +84,7 @@ Deno.test("four-letter words report the server's sessions, watches, nodes and se
     );
     assert.equal(mntr.zk_version, "9.9.9");
     assert.equal(mntr.zk_server_state, "standalone");
-    assert.equal(mntr.zk_znode_count, "4");
+    assert.equal(mntr.zk_znode_count, "5");
     assert.equal(mntr.zk_watch_count, "2");
     assert.equal(mntr.zk_ephemerals_count, "1");
     assert.equal(mntr.zk_global_sessions, "1");

@@ -181,8 +181,8 @@ Deno.test("inspectDataDir() describes a healthy directory: snapshots, logs, epoc
         ["snapshot.0000000000000004", 4, true, null],
         ["snapshot.0000000000000007", 7, true, null],
       ]);
-      // The root, /zookeeper, /zookeeper/quota and the nodes created up to zxid 7 (3 and 6 are sets).
-      assert.equal(report.snapshots[1].nodeCount, 3 + 5);
+      // The root, /zookeeper, its config and quota, and the nodes created up to zxid 7 (3 and 6 are sets).
+      assert.equal(report.snapshots[1].nodeCount, 4 + 5);
       assert.equal(report.snapshots[1].sessionCount, 0);
       assert.ok(report.logs.length > 1, "small log files rolled");
       assert.ok(report.logs.every((l) => l.status.kind === "ok"));

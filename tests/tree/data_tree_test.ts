@@ -14,7 +14,17 @@ function applier(tree: DataTree) {
 Deno.test("DataTree starts with / and the reserved /zookeeper nodes", () => {
   const tree = new DataTree();
   assert.deepEqual(tree.getChildren("/")?.children, ["zookeeper"]);
-  assert.deepEqual(tree.getChildren("/zookeeper")?.children, ["quota"]);
+  assert.deepEqual(tree.getChildren("/zookeeper")?.children, ["config", "quota"]);
+  // ZooKeeper reports cversion as 2 * children created - numChildren: the system nodes start below
+  // zero, so the first sequential child of "/" is numbered 0.
+  assert.deepEqual(
+    ["/", "/zookeeper", "/zookeeper/config"].map((p) => tree.stat(p)?.cversion),
+    [-1, -2, 0],
+  );
+  assert.equal(tree.stat("/zookeeper/config")?.aversion, -1);
+  assert.deepEqual(tree.getAcl("/zookeeper/config")?.acl, [
+    { perms: 1, scheme: "world", id: "anyone" },
+  ]);
 });
 
 Deno.test("DataTree.apply() of a create sets every stat field and fires NodeCreated + NodeChildrenChanged", () => {
@@ -176,7 +186,15 @@ Deno.test("DataTree.paths() lists parents before children", () => {
     ephemeralOwner: 0,
     parentCversion: 2,
   });
-  assert.deepEqual([...tree.paths()], ["/", "/a", "/b", "/b/c", "/zookeeper", "/zookeeper/quota"]);
+  assert.deepEqual([...tree.paths()], [
+    "/",
+    "/a",
+    "/b",
+    "/b/c",
+    "/zookeeper",
+    "/zookeeper/config",
+    "/zookeeper/quota",
+  ]);
 });
 
 Deno.test("makeZxid() packs epoch and counter and checks their bounds", () => {
