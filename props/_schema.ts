@@ -94,7 +94,8 @@ class Violations {
         this.path(op.path, `${where}.path`);
         return this.version(op.version, `${where}.version`);
       case "setData":
-        this.keys(op, ["op", "path", "data", "version", ...extraKeys], where);
+        this.keys(op, ["op", "path", "data", "version", "dataNull", ...extraKeys], where);
+        this.dataNull(op, where);
         this.path(op.path, `${where}.path`);
         this.bytes(op.data, dataBytesMax, `${where}.data`);
         return this.version(op.version, `${where}.version`);
@@ -102,9 +103,19 @@ class Violations {
         const withTtl = ttlModes.has(op.mode as CreateMode);
         this.keys(
           op,
-          ["op", "path", "data", "acl", "mode", ...(withTtl ? ["ttlMs"] : []), ...extraKeys],
+          [
+            "op",
+            "path",
+            "data",
+            "acl",
+            "mode",
+            "dataNull",
+            ...(withTtl ? ["ttlMs"] : []),
+            ...extraKeys,
+          ],
           where,
         );
+        this.dataNull(op, where);
         if (withTtl) this.int(op.ttlMs, 1, ttlMsMax, `${where}.ttlMs`);
         this.path(op.path, `${where}.path`, sequentialModes.has(op.mode as CreateMode));
         this.bytes(op.data, dataBytesMax, `${where}.data`);
@@ -116,6 +127,15 @@ class Violations {
       }
       default:
         this.add(`${where}.op ${JSON.stringify(op.op)} is not a multi op`);
+    }
+  }
+
+  /** `dataNull`, when present, is true and goes with empty data. */
+  dataNull(op: Obj, where: string): void {
+    if (op.dataNull === undefined) return;
+    if (op.dataNull !== true) this.add(`${where}.dataNull is not true`);
+    if (op.data instanceof Uint8Array && op.data.byteLength > 0) {
+      this.add(`${where}.dataNull goes with non-empty data`);
     }
   }
 

@@ -79,15 +79,22 @@ export const multiOpArb: fc.Arbitrary<MultiOp> = fc.oneof(
     acl: aclArb,
     mode: modeArb,
     ttlMs: fc.integer({ min: 1, max: ttlMsMax }),
-  }, plain).map(({ ttlMs, ...create }) =>
-    ttlModes.has(create.mode) ? { ...create, ttlMs } : create
-  ),
+    dataNull: fc.boolean(),
+  }, plain).map(({ ttlMs, dataNull, ...create }) => ({
+    ...create,
+    ...(ttlModes.has(create.mode) ? { ttlMs } : {}),
+    ...(dataNull ? { data: new Uint8Array(0), dataNull: true as const } : {}),
+  })),
   fc.record({
     op: fc.constant("setData" as const),
     path: pathArb,
     data: bytesArb,
     version: versionArb,
-  }, plain),
+    dataNull: fc.boolean(),
+  }, plain).map(({ dataNull, ...set }) => ({
+    ...set,
+    ...(dataNull ? { data: new Uint8Array(0), dataNull: true as const } : {}),
+  })),
   fc.record({ op: fc.constant("delete" as const), path: pathArb, version: versionArb }, plain),
 );
 

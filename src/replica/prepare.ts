@@ -176,7 +176,15 @@ function prepareCreate(
   changes.set(path, ctx.zxid, { acl, stat });
   return {
     ok: true,
-    txn: { type: "create", path, data: op.data, acl, ephemeralOwner, parentCversion },
+    txn: {
+      type: "create",
+      path,
+      data: op.data,
+      acl,
+      ephemeralOwner,
+      parentCversion,
+      ...(op.dataNull ? { dataNull: true } : {}),
+    },
     result: { op: "create", path, stat },
   };
 }
@@ -250,7 +258,13 @@ function prepareSetData(
   changes.set(op.path, ctx.zxid, { acl: node.acl, stat });
   return {
     ok: true,
-    txn: { type: "setData", path: op.path, data: op.data, version },
+    txn: {
+      type: "setData",
+      path: op.path,
+      data: op.data,
+      version,
+      ...(op.dataNull ? { dataNull: true } : {}),
+    },
     result: { op: "setData", stat },
   };
 }

@@ -230,7 +230,7 @@ export class ZkConnection {
         return {
           op: "setData",
           path: zk.path,
-          data: zk.data ?? new Uint8Array(0),
+          ...dataOf(zk.data),
           version: zk.version,
         };
       case "getACL":
@@ -252,7 +252,7 @@ export class ZkConnection {
             ? {
               op: "setData",
               path: op.path,
-              data: op.data ?? new Uint8Array(0),
+              ...dataOf(op.data),
               version: op.version,
             }
             : { op: op.op, path: op.path, version: op.version };
@@ -349,7 +349,11 @@ export class ZkConnection {
       case "check":
         return { record: "StatResponse", stat };
       case "getData":
-        return { record: "GetDataResponse", data: message.data ?? new Uint8Array(0), stat };
+        return {
+          record: "GetDataResponse",
+          data: message.dataNull ? null : message.data ?? new Uint8Array(0),
+          stat,
+        };
       case "getACL":
         return { record: "GetACLResponse", acl: message.acl ?? [], stat };
       case "getChildren":
@@ -383,7 +387,11 @@ export class ZkConnection {
         return {
           record: "MultiResponse",
           results: (message.readResults ?? []).map((r): MultiResult =>
-            r.op === "error" ? { op: "error", err: zkCodeOf(r.err) } : r
+            r.op === "error"
+              ? { op: "error", err: zkCodeOf(r.err) }
+              : r.op === "getData"
+              ? { op: "getData", data: r.dataNull ? null : r.data, stat: r.stat }
+              : r
           ),
         };
       default:
@@ -409,11 +417,16 @@ function createBody(
   return {
     op: "create",
     path: zk.path,
-    data: zk.data ?? new Uint8Array(0),
+    ...dataOf(zk.data),
     acl: zk.acl,
     mode,
     ...(zk.op === "createTTL" ? { ttlMs: zk.ttl } : {}),
   };
+}
+
+/** ZooKeeper's data as the CBOR protocol spells it: null data is empty data with `dataNull`. */
+function dataOf(data: Uint8Array | null): { data: Uint8Array; dataNull?: true } {
+  return data === null ? { data: new Uint8Array(0), dataNull: true } : { data };
 }
 
 function multiResult(result: CorralMultiResult, withStat = false): MultiResult {

@@ -26,11 +26,14 @@ export function bodyToRecord(body: unknown): TxnRecord | null {
   return { zxid, timeMs, sessionId, txn: txn as Txn };
 }
 
-/** A node as stored: `[path, data, [[perms, scheme, id], ...], [stat fields...]]`. */
+/**
+ * A node as stored: `[path, data, [[perms, scheme, id], ...], [stat fields...]]`; `data` is null
+ * for ZooKeeper's null data.
+ */
 export function nodeToBody(node: NodeImage): unknown {
   return [
     node.path,
-    node.data,
+    node.dataNull ? null : node.data,
     node.acl.map((a) => [a.perms, a.scheme, a.id]),
     statFields.map((f) => node.stat[f]),
   ];
@@ -41,8 +44,8 @@ export function bodyToNode(body: unknown): NodeImage | null {
   if (!Array.isArray(body) || body.length !== 4) return null;
   const [path, data, acl, stat] = body;
   if (
-    typeof path !== "string" || !(data instanceof Uint8Array) || !Array.isArray(acl) ||
-    !Array.isArray(stat)
+    typeof path !== "string" || !(data instanceof Uint8Array || data === null) ||
+    !Array.isArray(acl) || !Array.isArray(stat)
   ) return null;
   if (stat.length !== statFields.length || !stat.every(isInt)) return null;
   const acls: Acl[] = [];
@@ -55,7 +58,9 @@ export function bodyToNode(body: unknown): NodeImage | null {
   }
   const out = {} as Stat;
   statFields.forEach((f, i) => out[f] = stat[i]);
-  return { path, data, acl: acls, stat: out };
+  return data === null
+    ? { path, data: new Uint8Array(0), acl: acls, stat: out, dataNull: true }
+    : { path, data, acl: acls, stat: out };
 }
 
 /** A session as stored: `[id, timeoutMs, password]`. */

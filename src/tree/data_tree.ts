@@ -15,6 +15,8 @@ import { baseName, childPath, parentOf } from "./path.ts";
  */
 interface Znode {
   data: Uint8Array;
+  /** ZooKeeper's null data (`data` is then empty): kept apart because getData tells it apart. */
+  dataNull: boolean;
   acl: readonly Acl[];
   stat: Readonly<Stat>;
   children: Set<string>;
@@ -51,6 +53,8 @@ export interface ApplyResult {
 export interface NodeImage {
   path: string;
   data: Uint8Array;
+  /** Present when the node holds ZooKeeper's null data (`data` is then empty). */
+  dataNull?: true;
   acl: readonly Acl[];
   stat: Readonly<Stat>;
 }
@@ -110,6 +114,7 @@ export class DataTree {
   constructor() {
     this.#nodes.set("/", {
       data: new Uint8Array(0),
+      dataNull: false,
       acl: [...openAcl],
       stat: emptyStat(),
       children: new Set(),
@@ -153,10 +158,16 @@ export class DataTree {
     return node ? { ...node.stat } : null;
   }
 
-  /** The data (shared, do not mutate) and a stat copy of `path`, or null. */
-  getData(path: string): { data: Uint8Array; stat: Stat } | null {
+  /**
+   * The data (shared, do not mutate) and a stat copy of `path`, or null; `dataNull` when the node
+   * holds ZooKeeper's null data.
+   */
+  getData(path: string): { data: Uint8Array; stat: Stat; dataNull?: true } | null {
     const node = this.#nodes.get(path);
-    return node ? { data: node.data, stat: { ...node.stat } } : null;
+    if (!node) return null;
+    return node.dataNull
+      ? { data: node.data, stat: { ...node.stat }, dataNull: true }
+      : { data: node.data, stat: { ...node.stat } };
   }
 
   /** Sorted child names and a stat copy of `path`, or null. */
@@ -228,7 +239,11 @@ export class DataTree {
   exportNodes(): NodeImage[] {
     const images: NodeImage[] = [];
     for (const [path, node] of this.#nodes) {
-      images.push({ path, data: node.data, acl: node.acl, stat: node.stat });
+      images.push(
+        node.dataNull
+          ? { path, data: node.data, acl: node.acl, stat: node.stat, dataNull: true }
+          : { path, data: node.data, acl: node.acl, stat: node.stat },
+      );
     }
     return images;
   }
@@ -250,7 +265,13 @@ export class DataTree {
       const aclKey = image.acl.map((a) => `${a.perms}|${a.scheme}|${a.id}`).join("\n");
       let acl = acls.get(aclKey);
       if (!acl) acls.set(aclKey, acl = image.acl.map((a) => ({ ...a })));
-      const node: Znode = { data: image.data, acl, stat: image.stat, children: new Set() };
+      const node: Znode = {
+        data: image.data,
+        dataNull: image.dataNull === true,
+        acl,
+        stat: image.stat,
+        children: new Set(),
+      };
       if (image.path !== "/") {
         const parent = tree.#nodes.get(parentOf(image.path));
         if (!parent) assert(false, `snapshot node ${image.path} comes after its parent`);
@@ -305,6 +326,7 @@ export class DataTree {
       case "setData": {
         const node = this.#mustGet(txn.path);
         node.data = txn.data;
+        node.dataNull = txn.dataNull === true;
         node.stat = {
           ...node.stat,
           version: txn.version,
@@ -355,7 +377,7 @@ export class DataTree {
       ephemeralOwner: txn.ephemeralOwner,
       dataLength: txn.data.byteLength,
     };
-    this.#insert(txn.path, txn.data, txn.acl.map((a) => ({ ...a })), stat);
+    this.#insert(txn.path, txn.data, txn.acl.map((a) => ({ ...a })), stat, txn.dataNull === true);
     parent.stat = { ...parent.stat, cversion: txn.parentCversion, pzxid: record.zxid };
     this.#track(txn.path, txn.ephemeralOwner);
     out.results.push({ type: "create", path: txn.path, stat: { ...stat } });
@@ -363,9 +385,9 @@ export class DataTree {
     out.triggers.push({ type: "NodeChildrenChanged", path: parentPath });
   }
 
-  #insert(path: string, data: Uint8Array, acl: Acl[], stat: Stat): void {
+  #insert(path: string, data: Uint8Array, acl: Acl[], stat: Stat, dataNull = false): void {
     const parent = this.#mustGet(parentOf(path));
-    this.#nodes.set(path, { data, acl, stat, children: new Set() });
+    this.#nodes.set(path, { data, dataNull, acl, stat, children: new Set() });
     parent.children.add(baseName(path));
     parent.stat = { ...parent.stat, numChildren: parent.children.size };
   }

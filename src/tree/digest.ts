@@ -77,6 +77,7 @@ function nodeHash(node: NodeImage): [number, number] {
   const h = new Hasher();
   h.string(node.path);
   h.bytes(node.data);
+  if (node.dataNull) h.word(0x6e756c6c); // "null": null data differs from empty data
   h.word(node.acl.length);
   for (const entry of node.acl) {
     h.number(entry.perms);

@@ -18,6 +18,8 @@ export type Txn =
     ephemeralOwner: number;
     /** The parent's cversion after this create. */
     parentCversion: number;
+    /** ZooKeeper's null data (`data` is then empty): getData answers null, not empty bytes. */
+    dataNull?: true;
   }
   | { type: "delete"; path: string }
   | {
@@ -26,6 +28,8 @@ export type Txn =
     data: Uint8Array;
     /** The node's version after this change. */
     version: number;
+    /** ZooKeeper's null data (`data` is then empty). */
+    dataNull?: true;
   }
   | {
     type: "setACL";

@@ -46,8 +46,17 @@ export type MultiOp =
     mode: CreateMode;
     /** Milliseconds a TTL node may stay unchanged and childless (TTL modes only). */
     ttlMs?: number;
+    /** ZooKeeper's null data (`data` must then be empty): getData answers `dataNull`. */
+    dataNull?: true;
   }
-  | { op: "setData"; path: string; data: Uint8Array; version: number }
+  | {
+    op: "setData";
+    path: string;
+    data: Uint8Array;
+    version: number;
+    /** ZooKeeper's null data (`data` must then be empty). */
+    dataNull?: true;
+  }
   | { op: "delete"; path: string; version: number };
 
 /** A validated client request. `version` -1 means "any version". */
@@ -116,7 +125,7 @@ export type ReadOp = { op: "getData"; path: string } | { op: "getChildren"; path
 
 /** Result of one read of a multiRead. */
 export type ReadResult =
-  | { op: "getData"; data: Uint8Array; stat: Stat }
+  | { op: "getData"; data: Uint8Array; stat: Stat; dataNull?: true }
   | { op: "getChildren"; children: string[] }
   | { op: "error"; err: ErrorCode; message: string };
 
@@ -165,6 +174,8 @@ export interface ResponseMessage {
   path?: string;
   stat?: Stat | null;
   data?: Uint8Array;
+  /** getData: the node holds ZooKeeper's null data (`data` is then empty). */
+  dataNull?: true;
   children?: string[];
   acl?: Acl[];
   results?: MultiResult[];
@@ -333,6 +344,7 @@ function multiOp(value: unknown, i: number): MultiOp {
         data: bytes(value, "data", dataBytesMax),
         acl: acl(value),
         mode: createMode,
+        ...nullData(value),
       };
       if (withTtl) {
         const ttlMs = int(value, "ttlMs");
@@ -351,12 +363,25 @@ function multiOp(value: unknown, i: number): MultiOp {
         path: path(value),
         data: bytes(value, "data", dataBytesMax),
         version: version(value),
+        ...nullData(value),
       };
     case "delete":
       return { op: "delete", path: path(value), version: version(value) };
     default:
       throw new Bad("BadArguments", `ops[${i}].op must be check, create, setData or delete`);
   }
+}
+
+/** The `dataNull` flag: absent, or true with empty (or no) `data`. */
+function nullData(obj: Record<string, unknown>): { dataNull?: true } {
+  const flag = obj["dataNull"];
+  if (flag === undefined || flag === false) return {};
+  if (flag !== true) throw new Bad("BadArguments", `field "dataNull" must be a boolean`);
+  const data = obj["data"];
+  if (data instanceof Uint8Array && data.byteLength > 0) {
+    throw new Bad("BadArguments", `field "dataNull" is only for empty data`);
+  }
+  return { dataNull: true };
 }
 
 function readOp(value: unknown, i: number): ReadOp {

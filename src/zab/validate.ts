@@ -117,6 +117,14 @@ function notification(value: unknown): Notification {
   return { round: int(n, "round"), state: state as ServerState, vote: vote(field(n, "vote")) };
 }
 
+/** The `dataNull` flag of a create or setData txn: absent, or true with empty data. */
+function nullData(t: Record<string, unknown>): { dataNull?: true } {
+  const flag = field(t, "dataNull");
+  if (flag === undefined) return {};
+  if (flag !== true) fail(`"dataNull" must be true when present`);
+  return { dataNull: true };
+}
+
 /** One txn; `nested` is true inside a multi, which admits neither a multi nor a session txn. */
 function txn(value: unknown, nested: boolean): Txn {
   const t = record(value, "txn");
@@ -130,11 +138,18 @@ function txn(value: unknown, nested: boolean): Txn {
         acl: acl(t),
         ephemeralOwner: int(t, "ephemeralOwner"),
         parentCversion: int(t, "parentCversion"),
+        ...nullData(t),
       };
     case "delete":
       return { type, path: path(t) };
     case "setData":
-      return { type, path: path(t), data: bytes(t, "data"), version: int(t, "version") };
+      return {
+        type,
+        path: path(t),
+        data: bytes(t, "data"),
+        version: int(t, "version"),
+        ...nullData(t),
+      };
     case "setACL":
       return { type, path: path(t), acl: acl(t), aversion: int(t, "aversion") };
     case "check":

@@ -218,3 +218,25 @@ Deno.test("Replica getACL hides digests from a reader without ADMIN, as ZooKeepe
     "ADMIN sees all",
   );
 });
+
+Deno.test("Replica keeps ZooKeeper's null data apart from empty data, through snapshots too", () => {
+  const h = new Harness();
+  h.connect(1);
+  h.call(1, {
+    op: "create",
+    path: "/n",
+    data: bytes(""),
+    acl: open,
+    mode: "persistent",
+    dataNull: true,
+  });
+  h.call(1, node("/e"));
+  const isNull = (path: string) =>
+    h.call(1, { op: "getData", path, watch: false }).dataNull === true;
+  assert.deepEqual([isNull("/n"), isNull("/e")], [true, false]);
+  h.call(1, { op: "setData", path: "/n", data: bytes(""), version: -1 });
+  h.call(1, { op: "setData", path: "/e", data: bytes(""), version: -1, dataNull: true });
+  assert.deepEqual([isNull("/n"), isNull("/e")], [false, true], "setData decides it again");
+  const read = h.call(1, { op: "multiRead", ops: [{ op: "getData", path: "/e" }] }).readResults!;
+  assert.equal(read[0].op === "getData" && read[0].dataNull, true);
+});

@@ -320,3 +320,23 @@ Deno.test("ZooKeeper listener: one tree and one session table with the CBOR list
     }
   });
 });
+
+Deno.test("ZooKeeper listener: null data reads back as null, empty data as empty", async () => {
+  await withServer(async (server) => {
+    const zk = await ZkTestClient.open(server.zkPort!);
+    try {
+      await zk.call({ op: "create", path: "/null", data: null, acl: open, flags: 0 });
+      await zk.call({ op: "create", path: "/empty", data: new Uint8Array(0), acl: open, flags: 0 });
+      const read = async (path: string) => {
+        const reply = await zk.call({ op: "getData", path, watch: false });
+        return reply.response?.record === "GetDataResponse" ? reply.response.data : "no data";
+      };
+      assert.equal(await read("/null"), null);
+      assert.deepEqual(await read("/empty"), new Uint8Array(0));
+      await zk.call({ op: "setData", path: "/empty", data: null, version: -1 });
+      assert.equal(await read("/empty"), null, "setData with null makes it null");
+    } finally {
+      zk.close();
+    }
+  });
+});

@@ -4,7 +4,11 @@
  * @module
  */
 import assert from "../assert.ts";
+import { bodyToNode, nodeToBody } from "../../src/storage/codec.ts";
 import { crc32 } from "../../src/storage/crc32.ts";
+import { DataTree } from "../../src/tree/data_tree.ts";
+import { nodesDigest } from "../../src/tree/digest.ts";
+import { type Stat, statFields } from "../../src/tree/types.ts";
 import {
   checkFileHeader,
   encodeRecord,
@@ -154,5 +158,35 @@ Deno.test("checkFileHeader() rejects a bad magic, another format version and a s
   assert.equal(
     checkFileHeader(header.subarray(0, 10), "CORRALLG"),
     `shorter than its ${fileHeaderBytes}-byte header`,
+  );
+});
+
+Deno.test("nodeToBody() and bodyToNode() keep null data apart from empty data", () => {
+  const stat = Object.fromEntries(statFields.map((f) => [f, 0])) as unknown as Stat;
+  const base = { path: "/n", data: new Uint8Array(0), acl: [], stat };
+  const nullNode = bodyToNode(nodeToBody({ ...base, dataNull: true }));
+  assert.deepEqual(nullNode, { ...base, dataNull: true });
+  assert.deepEqual(bodyToNode(nodeToBody(base)), base);
+  const tree = new DataTree();
+  tree.apply({
+    zxid: 1,
+    timeMs: 0,
+    sessionId: 0,
+    txn: {
+      type: "create",
+      path: "/n",
+      data: new Uint8Array(0),
+      acl: [],
+      ephemeralOwner: 0,
+      parentCversion: 0,
+      dataNull: true,
+    },
+  });
+  const restored = DataTree.fromNodes(tree.exportNodes(), 1);
+  assert.equal(restored.getData("/n")?.dataNull, true);
+  assert.notEqual(
+    nodesDigest(tree.exportNodes()),
+    nodesDigest(tree.exportNodes().map(({ dataNull: _, ...node }) => node)),
+    "the digest tells null data from empty data",
   );
 });
