@@ -7,6 +7,14 @@ import type { Txn, TxnRecord } from "./txn.ts";
 import type { Acl, Stat, WatchEventType } from "./types.ts";
 import { containerOwner, isEphemeralOwner, openAcl, readOnlyAcl, ttlOf } from "./types.ts";
 import { baseName, childPath, parentOf } from "./path.ts";
+import {
+  formatQuotaUsage,
+  parseQuotaUsage,
+  quotaLimitsName,
+  quotaStatsName,
+  quotaStatsPath,
+  quotaTarget,
+} from "./quota.ts";
 
 /**
  * One znode. Only the tree changes it, and only by replacing `data`, `acl` and `stat` with new
@@ -109,6 +117,8 @@ export class DataTree {
   #ephemerals = new Map<number, Set<string>>();
   /** Paths of containers and TTL nodes (the nodes the server may remove by itself). */
   #extended = new Set<string>();
+  /** Paths with a quota (a limits node under /zookeeper/quota): their stats node is kept up. */
+  #quotas = new Set<string>();
   #lastZxid = 0;
 
   constructor() {
@@ -280,6 +290,8 @@ export class DataTree {
       if (tree.#nodes.has(image.path)) assert(false, `snapshot holds ${image.path} once`);
       tree.#nodes.set(image.path, node);
       tree.#track(image.path, image.stat.ephemeralOwner);
+      const quota = quotaTarget(image.path, quotaLimitsName);
+      if (quota !== null) tree.#quotas.add(quota);
     }
     for (const [path, node] of tree.#nodes) {
       if (node.children.size !== node.stat.numChildren) {
@@ -325,6 +337,7 @@ export class DataTree {
         return this.#delete(txn.path, record.zxid, out);
       case "setData": {
         const node = this.#mustGet(txn.path);
+        this.#countQuota(txn.path, 0, txn.data.byteLength - node.data.byteLength);
         node.data = txn.data;
         node.dataNull = txn.dataNull === true;
         node.stat = {
@@ -380,6 +393,8 @@ export class DataTree {
     this.#insert(txn.path, txn.data, txn.acl.map((a) => ({ ...a })), stat, txn.dataNull === true);
     parent.stat = { ...parent.stat, cversion: txn.parentCversion, pzxid: record.zxid };
     this.#track(txn.path, txn.ephemeralOwner);
+    this.#quotaCreated(txn.path);
+    this.#countQuota(txn.path, 1, txn.data.byteLength);
     out.results.push({ type: "create", path: txn.path, stat: { ...stat } });
     out.triggers.push({ type: "NodeCreated", path: txn.path, acl: txn.acl });
     out.triggers.push({ type: "NodeChildrenChanged", path: parentPath });
@@ -413,9 +428,55 @@ export class DataTree {
     } else if (owner <= containerOwner) {
       this.#extended.delete(path);
     }
+    const quota = quotaTarget(path, quotaLimitsName);
+    if (quota !== null) this.#quotas.delete(quota);
+    this.#countQuota(path, -1, -node.data.byteLength);
     out?.results.push({ type: "delete" });
     triggers.push({ type: "NodeDeleted", path, acl: node.acl });
     triggers.push({ type: "NodeChildrenChanged", path: parentPath });
+  }
+
+  /** A new limits node starts a quota; a new stats node is filled with the subtree's usage. */
+  #quotaCreated(path: string): void {
+    const limited = quotaTarget(path, quotaLimitsName);
+    if (limited !== null) this.#quotas.add(limited);
+    const measured = quotaTarget(path, quotaStatsName);
+    if (measured === null || !this.#nodes.has(measured)) return;
+    let count = 0;
+    let bytes = 0;
+    const stack = [measured];
+    while (stack.length > 0) {
+      const at = stack.pop()!;
+      const node = this.#nodes.get(at)!;
+      count++;
+      bytes += node.data.byteLength;
+      for (const name of node.children) stack.push(childPath(at, name));
+    }
+    this.#setStats(path, formatQuotaUsage({ count, bytes }));
+  }
+
+  /** Adds to the usage of the innermost quota that covers `path`, if any. */
+  #countQuota(path: string, count: number, bytes: number): void {
+    if (this.#quotas.size === 0) return;
+    for (let at = path;; at = parentOf(at)) {
+      if (this.#quotas.has(at)) {
+        const stats = this.#nodes.get(quotaStatsPath(at));
+        if (!stats) return;
+        const usage = parseQuotaUsage(new TextDecoder().decode(stats.data));
+        usage.count += count;
+        usage.bytes += bytes;
+        return this.#setStats(quotaStatsPath(at), formatQuotaUsage(usage));
+      }
+      if (at === "/") return;
+    }
+  }
+
+  /** Replaces a stats node's data as ZooKeeper does: no version change, no txn, no watch. */
+  #setStats(path: string, text: string): void {
+    const node = this.#nodes.get(path)!;
+    node.data = new TextEncoder().encode(text);
+    node.dataNull = false;
+    node.stat = { ...node.stat, dataLength: node.data.byteLength };
   }
 
   /** Indexes a new node by its owner: a session's ephemerals, or the extended nodes. */
