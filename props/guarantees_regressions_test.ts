@@ -21,3 +21,27 @@ Deno.test("guarantees: a resume is not refused as expired while the close is onl
   };
   runGuaranteeCase(c);
 });
+
+Deno.test("guarantees: the committed-order witness picks among unknown writes that match one txn (soak seed -820787471)", () => {
+  // Slow disks, a leader isolated with a minority, an outage: a session sent two deletes of /k3
+  // whose outcome it never learned, and one committed. The witness once gave the txn to the first
+  // (v=0, which would have failed) and fell back to a search far beyond its budget; it now lets
+  // the model choose among the matching writes. Nothing here is a server bug: the history is
+  // linearizable, and the check must say so.
+  const c: GuaranteeCase = {
+    seed: 27,
+    schedule: [
+      { afterMs: 889, fault: { kind: "slowDisk", server: 4, ms: 136 } },
+      { afterMs: 408, fault: { kind: "slowDisk", server: "leader", ms: 1472 } },
+      { afterMs: 1093, fault: { kind: "crash", server: 6 } },
+      { afterMs: 898, fault: { kind: "disconnectClient", client: 4 } },
+      { afterMs: 754, fault: { kind: "disconnectClient", client: 4 } },
+      { afterMs: 1885, fault: { kind: "slowDisk", server: "leader", ms: 2344 } },
+      { afterMs: 1524, fault: { kind: "isolateLeader", followers: 2, clientMask: 7 } },
+      { afterMs: 839, fault: { kind: "outage", stallMs: 609 } },
+      { afterMs: 1299, fault: { kind: "disconnectClient", client: 5 } },
+      { afterMs: 782, fault: { kind: "partition", mask: 100 } },
+    ],
+  };
+  runGuaranteeCase(c);
+});

@@ -26,7 +26,6 @@
  * outcome, this decides histories whose search space is far beyond any budget.
  * @module
  */
-import type { TxnRecord } from "../../src/tree/txn.ts";
 import type { Stat } from "../../src/tree/types.ts";
 import type { MultiOp, MultiResult, ResponseMessage } from "../../src/wire/messages.ts";
 import type { CheckResult, History, HistoryOp, Violation } from "./history.ts";
@@ -120,12 +119,13 @@ export function checkLinearizable(
   hintSessionEnds(ops);
   for (const op of ops) for (const key of op.keys) interner.path(key);
   const knownPaths = interner.paths.length;
-  const positions = witnessPositions(history, ops);
+  const claims = claimedTxns(ops);
   const violations: Violation[] = [];
   for (const component of components(ops)) {
     const scope = componentScope(component, interner, facts, knownPaths);
     const witness = new Search(component, interner, scope, 0, { lazy: false, exact: false });
-    if (options.witness !== false && witness.verify(witnessOrder(component, positions))) continue;
+    const slots = options.witness === false ? null : witnessSlots(history, component, claims);
+    if (slots && witness.verify(slots)) continue;
     const violation = searchComponent(component, interner, scope, statesMax);
     if (violation) violations.push(violation);
   }
@@ -364,69 +364,65 @@ function hintSessionEnds(ops: LinOp[]): void {
 // The witness: the order the servers committed, tried before any search.
 
 /**
- * Where the committed order puts each op, as a number to sort by; ops without one are left out
- * of the witness. A write that answered ok sits at its txn's zxid; reads and decided errors just
- * after the zxid they answered at; a write of unknown outcome at the first unclaimed committed txn
- * of its session that is its request (left out when there is none); a session's end at its
- * closeSession. The positions are only a guess: `Search.verify` judges the order they make with
- * the same model and real-time rules as the search, so a wrong guess can cost a search, never a
- * verdict.
+ * One step of the witness: an op that goes here, or a committed txn that one of `candidates` (ops
+ * of unknown outcome whose request it matches, in invocation order) performed.
  */
-function witnessPositions(history: History, ops: LinOp[]): Map<LinOp, number> {
-  const positions = new Map<LinOp, number>();
-  const claimed = new Set<number>();
-  const unknown: LinOp[] = [];
+type WitnessSlot = { op: number } | { candidates: number[] };
+
+/** The ok writes by the zxid of their txn (the zxid their response names). */
+function claimedTxns(ops: LinOp[]): Map<number, LinOp> {
+  const claims = new Map<number, LinOp>();
   for (const op of ops) {
     const response = op.source?.response;
-    if (op.body.kind === "sessionEnd") continue;
-    if (!op.required || !response) {
-      unknown.push(op);
-    } else if (op.readOnly) {
-      positions.set(op, response.zxid + 0.5);
-    } else {
-      positions.set(op, response.zxid);
-      claimed.add(response.zxid);
-    }
+    if (op.required && !op.readOnly && response) claims.set(response.zxid, op);
   }
-  const bySession = new Map<number, TxnRecord[]>();
-  for (const record of history.committed) {
-    if (claimed.has(record.zxid)) continue;
-    const txn = record.txn;
-    const session = txn.type === "closeSession" ? txn.sessionId : record.sessionId;
-    const list = bySession.get(session) ?? [];
-    list.push(record);
-    bySession.set(session, list);
-  }
-  for (const op of unknown.sort((a, b) => a.invoked - b.invoked)) {
-    const records = bySession.get(op.session) ?? [];
-    const at = records.findIndex((record) =>
-      !claimed.has(record.zxid) &&
-      txnMismatch(op.source!.request, record.txn, op.session) === null
-    );
-    if (at < 0) continue;
-    positions.set(op, records[at].zxid);
-    claimed.add(records[at].zxid);
-  }
-  for (const op of ops) {
-    if (op.body.kind !== "sessionEnd") continue;
-    const close = (bySession.get(op.session) ?? []).find((record) =>
-      record.txn.type === "closeSession"
-    );
-    if (close) positions.set(op, close.zxid);
-  }
-  return positions;
+  return claims;
 }
 
-/** The component's ops that have a witness position, in that order (ties: by invocation). */
-function witnessOrder(component: LinOp[], positions: Map<LinOp, number>): number[] {
-  const order: number[] = [];
+/**
+ * The committed order as a candidate linearization of `component`: each committed txn in zxid
+ * order, as the ok write that claims it, the session end it is, or one of the unknown writes
+ * whose request it matches (which one is left to `Search.verify`, which tries them against the
+ * model); reads and decided errors just after the zxid they answered at. The candidate is only a
+ * guess: `Search.verify` judges it by the search's own rules, so a wrong guess costs a search,
+ * never a verdict.
+ */
+function witnessSlots(
+  history: History,
+  component: LinOp[],
+  claims: Map<number, LinOp>,
+): WitnessSlot[] {
+  const index = new Map(component.map((op, i) => [op, i]));
+  const unknown = new Map<number, number[]>();
+  const ends = new Map<number, number>();
+  const placed: { at: number; invoked: number; slot: WitnessSlot }[] = [];
   component.forEach((op, i) => {
-    if (positions.has(op)) order.push(i);
+    if (op.body.kind === "sessionEnd") ends.set(op.session, i);
+    else if (!op.required) unknown.set(op.session, [...unknown.get(op.session) ?? [], i]);
+    else if (op.readOnly) {
+      placed.push({ at: op.source!.response!.zxid + 0.5, invoked: op.invoked, slot: { op: i } });
+    }
   });
-  return order.sort((x, y) =>
-    positions.get(component[x])! - positions.get(component[y])! ||
-    component[x].invoked - component[y].invoked
-  );
+  for (const record of history.committed) {
+    const claimed = claims.get(record.zxid);
+    const txn = record.txn;
+    let slot: WitnessSlot | null = null;
+    if (claimed) {
+      const i = index.get(claimed);
+      if (i !== undefined) slot = { op: i };
+    } else if (txn.type === "closeSession") {
+      const i = ends.get(txn.sessionId);
+      if (i !== undefined) slot = { op: i };
+    } else {
+      const candidates = (unknown.get(record.sessionId) ?? []).filter((i) =>
+        txnMismatch(component[i].source!.request, txn, record.sessionId) === null
+      );
+      if (candidates.length > 0) slot = { candidates };
+    }
+    if (slot) placed.push({ at: record.zxid, invoked: -Infinity, slot });
+  }
+  placed.sort((a, b) => a.at - b.at || a.invoked - b.invoked);
+  return placed.map((p) => p.slot);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -879,22 +875,32 @@ class Search {
   }
 
   /**
-   * True when `order` is a linearization of this component: it holds every required op, no op
-   * in it completed before an op it follows was invoked, and the model accepts each op in turn
-   * (with the session-end rules). Ops left out are optional ones that never took effect.
+   * True when `slots` give a linearization of this component: each slot's op (for a committed txn
+   * of unknown writes, the first candidate the model accepts) takes effect in turn by the model's
+   * and the session ends' rules, every required op is taken, and no op comes after one that was
+   * invoked after it completed. Unknown writes left out never took effect, which they may.
    */
-  verify(order: number[]): boolean {
+  verify(slots: readonly WitnessSlot[]): boolean {
+    const order: number[] = [];
+    for (const slot of slots) {
+      const choices = "op" in slot ? [slot.op] : slot.candidates;
+      const op = choices.find((i) => !this.taken[i] && this.#passes(i));
+      if (op === undefined) {
+        if ("op" in slot) return false;
+        continue;
+      }
+      this.#try(op);
+      this.#take(op);
+      order.push(op);
+    }
+    if (!this.#done()) return false;
     let earliestCompletion = Infinity;
     for (let i = order.length - 1; i >= 0; i--) {
       const op = this.ops[order[i]];
       if (earliestCompletion < op.invoked) return false;
       earliestCompletion = Math.min(earliestCompletion, op.completed);
     }
-    for (const op of order) {
-      if (this.taken[op] || this.#try(op) !== null) return false;
-      this.#take(op);
-    }
-    return this.#done();
+    return true;
   }
 
   /** Replays `prefix` from the start (for explanations); false if it does not replay. */
