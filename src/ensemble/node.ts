@@ -377,13 +377,22 @@ export class EnsembleNode {
     this.#stepReplica({ type: "reply", reply });
   }
 
+  /**
+   * A message that does not parse. On the election channel it is dropped; on the peer channel the
+   * stream it belongs to can no longer be followed (skipping a PROPOSAL would fork this member's
+   * history from the leader's), so the link counts as lost: a learner looks for a leader again and
+   * is synced afresh, a leader lets that learner go.
+   */
   #drop(from: ServerId, channel: Channel, message: unknown): void {
     this.#out.push({
       type: "log",
       level: "warn",
-      message: "dropped a malformed message from a peer",
+      message: channel === "peer"
+        ? "a peer sent a malformed message; treating the link as lost"
+        : "dropped a malformed message from a peer",
       fields: { from, channel, type: String((message as { type?: unknown } | null)?.type) },
     });
+    if (channel === "peer") this.#stepPeer({ type: "linkDown", peer: from });
   }
 }
 

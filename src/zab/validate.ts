@@ -10,6 +10,7 @@
  */
 import type { Acl } from "../tree/types.ts";
 import { type Txn, type TxnRecord, zxidEpochMax } from "../tree/txn.ts";
+import { ttlMsMax } from "../constants.ts";
 import { validatePath } from "../tree/path.ts";
 import type { Ack, PeerMessage } from "./messages.ts";
 import type { Notification, ServerState, Vote } from "./types.ts";
@@ -136,8 +137,11 @@ function txn(value: unknown, nested: boolean): Txn {
         path: path(t),
         data: bytes(t, "data"),
         acl: acl(t),
-        ephemeralOwner: int(t, "ephemeralOwner"),
-        parentCversion: int(t, "parentCversion"),
+        // A session, 0, or a container (-1) or TTL node (-(1 + ttlMs)): tree/types.ts.
+        ephemeralOwner: int(t, "ephemeralOwner", -(1 + ttlMsMax)),
+        // The system nodes start below zero (tree/types.ts childrenCreated); ZooKeeper's counter
+        // is a signed 32-bit int.
+        parentCversion: int(t, "parentCversion", -(2 ** 31)),
         ...nullData(t),
       };
     case "delete":

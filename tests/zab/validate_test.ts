@@ -71,6 +71,25 @@ const txns: Txn[] = [
     password: new Uint8Array(16).fill(7),
   },
   { type: "closeSession", sessionId: 2 ** 45 + 1 },
+  // A container, a TTL node, null data, and the first create under "/" (its cversion starts at -1).
+  {
+    type: "create",
+    path: "/c",
+    data: new Uint8Array(0),
+    acl,
+    ephemeralOwner: -1,
+    parentCversion: 0,
+    dataNull: true,
+  },
+  {
+    type: "create",
+    path: "/t",
+    data: new Uint8Array(0),
+    acl,
+    ephemeralOwner: -5001,
+    parentCversion: -3,
+  },
+  { type: "setData", path: "/c", data: new Uint8Array(0), version: 1, dataNull: true },
 ];
 
 const zxid = makeZxid(3, 17);
@@ -191,7 +210,10 @@ const malformed: Array<[string, unknown]> = [
   ["acl perms out of range", variant(create, ["record", "txn", "acl", 0, "perms"], 32)],
   ["acl entry without id", variant(create, ["record", "txn", "acl", 1, "id"], deleted)],
   ["acl entry not a map", variant(create, ["record", "txn", "acl", 1], "world:anyone")],
-  ["negative ephemeralOwner", variant(create, ["record", "txn", "ephemeralOwner"], -1)],
+  [
+    "ephemeralOwner below the longest TTL",
+    variant(create, ["record", "txn", "ephemeralOwner"], -(2 + 2 ** 40)),
+  ],
   ["check version below -1", proposal({ type: "check", path: "/", version: -2 })],
   [
     "setData negative version",
