@@ -16,7 +16,7 @@ import {
   Xid,
   zkCodeOf,
 } from "../../src/zk/codes.ts";
-import { JuteError, JuteReader, JuteWriter } from "../../src/zk/jute.ts";
+import { JuteReader, JuteWriter } from "../../src/zk/jute.ts";
 import {
   type ConnectRequest,
   type ConnectResponse,
