@@ -112,15 +112,9 @@ export class ZkConnection {
       return { ok: false, xid: null, err: "MarshallingError", message: decoded.reason };
     }
     const zk = decoded.value;
+    // A client that would accept a read-only server (canBeReadOnly) gets a read-write one, as
+    // from a ZooKeeper server with a quorum: the reply says readOnly false.
     this.#sentReadOnly = zk.readOnly !== undefined;
-    if (zk.readOnly) {
-      return {
-        ok: false,
-        xid: null,
-        err: "NotReadOnly",
-        message: "read-only mode is not supported; connect without canBeReadOnly",
-      };
-    }
     const parsed = parseConnect({
       op: "connect",
       proto: protocolVersion,

@@ -8,6 +8,8 @@ import assert from "../assert.ts";
 import { connect } from "../../src/client/mod.ts";
 import { type CorralServer, startServer } from "../../src/server/server.ts";
 import { CreateFlag, EventType, KeeperCode, KeeperState, Xid } from "../../src/zk/codes.ts";
+import { decodeConnectResponse, encodeConnectRequest, FrameReader } from "../../src/zk/records.ts";
+import { defaultAdapter } from "../../src/net/mod.ts";
 import { ZkTestClient } from "./_zk_client.ts";
 
 const open = [{ perms: 31, scheme: "world", id: "anyone" }];
@@ -338,5 +340,39 @@ Deno.test("ZooKeeper listener: null data reads back as null, empty data as empty
     } finally {
       zk.close();
     }
+  });
+});
+
+Deno.test("ZooKeeper listener: a client that would take a read-only server gets a read-write one", async () => {
+  await withServer(async (server) => {
+    const adapter = await defaultAdapter();
+    const frames = new FrameReader(1 << 20);
+    let reply: ReturnType<typeof decodeConnectResponse> | null = null;
+    let done!: () => void;
+    const answered = new Promise<void>((resolve) => done = resolve);
+    const socket = await adapter.connect({ hostname: "127.0.0.1", port: server.zkPort! }, () => ({
+      data: (chunk) => {
+        for (const frame of frames.push(chunk)) {
+          if (frame.ok) reply = decodeConnectResponse(frame.payload);
+          done();
+        }
+      },
+      close: () => done(),
+    }));
+    socket.write(encodeConnectRequest({
+      protocolVersion: 0,
+      lastZxidSeen: 0,
+      timeOut: 10_000,
+      sessionId: 0,
+      passwd: new Uint8Array(16),
+      readOnly: true,
+    }));
+    await answered;
+    socket.close();
+    const got = reply as ReturnType<typeof decodeConnectResponse> | null;
+    assert.ok(got?.ok, "a ConnectResponse came");
+    if (!got?.ok) return;
+    assert.ok(got.value.sessionId > 0);
+    assert.equal(got.value.readOnly, false);
   });
 });
