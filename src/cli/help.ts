@@ -113,9 +113,11 @@ export function serveHelp(): string {
   return `Usage: corral serve [FLAGS]
 
 Runs a server, standalone or as a member of an ensemble, until SIGTERM or SIGINT (then closes
-every session and exits 0). Settings come from the defaults, then --config FILE (zoo.cfg keys such
-as tickTime, cborClientPort, clientPortAddress, dataDir, maxClientCnxns, myid, superDigest), then
-the flags. Logs are JSON lines on stderr; the "listening" line carries the bound port. A bad
+every session and exits 0). It serves Corral's CBOR protocol (cborClientPort, default 2281) and
+ZooKeeper's client protocol (clientPort, default 2181). Settings come from the defaults, then
+--config FILE (zoo.cfg keys such as tickTime, cborClientPort, clientPort, clientPortAddress,
+dataDir, maxClientCnxns, myid, superDigest, extendedTypesEnabled, 4lw.commands.whitelist), then
+the flags. Logs are JSON lines on stderr; the "listening" line carries the bound ports. A bad
 setting exits 2.
 
 Flags:

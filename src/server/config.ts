@@ -28,7 +28,7 @@ export interface ServerConfig {
   cborClientPort: number;
   /** Address to bind (zoo.cfg `clientPortAddress`). */
   hostname: string;
-  /** Data directory (snapshots and logs in a later release). */
+  /** Data directory: snapshots, epochs and (unless `dataLogDir`) txn logs. */
   dataDir: string;
   /** Separate txn-log directory (zoo.cfg `dataLogDir`); defaults to dataDir. */
   dataLogDir: string;
