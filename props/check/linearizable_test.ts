@@ -369,19 +369,20 @@ Deno.test("checkLinearizable() drops errors that tell nothing", () => {
   ]));
 });
 
-Deno.test("checkLinearizable() reports an exceeded search budget, never a silent pass", () => {
-  // Eight concurrent blind writes, and a read no order explains: the search must try them all.
+/** /a created, eight concurrent blind setData of unknown outcome, then a synced read of `read`. */
+function eightBlindWrites(read: Partial<ResponseMessage>): OpSpec[] {
   const specs: OpSpec[] = [{ at: [1, 2], req: create("/a"), ok: { path: "/a" } }];
   for (let c = 1; c <= 8; c++) {
     specs.push({ client: c, at: [3 + c, 30 + c], req: setData("/a", `w${c}`), unknown: true });
   }
   specs.push({ client: 9, at: [50, 51], req: sync(), ok: { path: "/" } });
-  specs.push({
-    client: 9,
-    at: [52, 53],
-    req: getData("/a"),
-    ok: { data: text("w1"), stat: stat({ version: 9, dataLength: 2 }) },
-  });
+  specs.push({ client: 9, at: [52, 53], req: getData("/a"), ok: read });
+  return specs;
+}
+
+Deno.test("checkLinearizable() reports an exceeded search budget, never a silent pass", () => {
+  // A read no order explains (version 9 after eight writes): the search must try them all.
+  const specs = eightBlindWrites({ data: text("w1"), stat: stat({ version: 9, dataLength: 2 }) });
   const result = checkLinearizable(history(specs), { maxStates: 50 });
   assert.equal(result.violations.length, 1);
   assert.match(result.violations[0].message, /^linearizability search budget exceeded/);
@@ -391,16 +392,9 @@ Deno.test("checkLinearizable() reports an exceeded search budget, never a silent
 Deno.test("checkLinearizable() decides by the committed order what the search cannot, and only if it verifies", () => {
   // The budget history above, but the read is explained: the eight unknown writes took effect in
   // the order 8, 7, ..., 1, which the committed txns say. The search alone runs out of budget.
-  const specs: OpSpec[] = [{ at: [1, 2], req: create("/a"), ok: { path: "/a" } }];
-  for (let c = 1; c <= 8; c++) {
-    specs.push({ client: c, at: [3 + c, 30 + c], req: setData("/a", `w${c}`), unknown: true });
-  }
-  specs.push({ client: 9, at: [50, 51], req: sync(), ok: { path: "/" } });
-  specs.push({
-    client: 9,
-    at: [52, 53],
-    req: getData("/a"),
-    ok: { data: text("w1"), stat: stat({ version: 8, dataLength: 2, mzxid: 9 }) },
+  const specs = eightBlindWrites({
+    data: text("w1"),
+    stat: stat({ version: 8, dataLength: 2, mzxid: 9 }),
   });
   const h = history(specs);
   h.ops[0].response!.zxid = 1;

@@ -6,7 +6,7 @@
 import { ttlMsMax } from "../constants.ts";
 import type { Acl, CreateMode } from "../tree/types.ts";
 import { ttlModes } from "../tree/types.ts";
-import type { WatcherType } from "../wire/messages.ts";
+import { type WatcherType, watcherTypes } from "../wire/messages.ts";
 import type { PendingWatchPaths } from "./_watch_registry.ts";
 import { BadArgumentsError } from "./errors.ts";
 
@@ -170,14 +170,6 @@ export function checkTtl(
   }
   return ttlMs;
 }
-
-const watcherTypes: readonly WatcherType[] = [
-  "children",
-  "data",
-  "any",
-  "persistent",
-  "persistentRecursive",
-];
 
 /**
  * A watch type of removeWatches/checkWatches; BadArguments when it is none.

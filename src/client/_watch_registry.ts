@@ -8,7 +8,7 @@
  */
 import { parentOf } from "../tree/path.ts";
 import type { WatchEventType } from "../tree/types.ts";
-import type { WatcherType } from "../wire/messages.ts";
+import { type WatcherType, watcherTypes } from "../wire/messages.ts";
 
 /**
  * Which client table a watch lives in. `persistent` and `persistentRecursive` hold the watches
@@ -31,12 +31,9 @@ const clientWatchKinds: readonly ClientWatchKind[] = [
 ];
 
 /** The server-side watch types a removeWatches or checkWatches of "any" stands for. */
-const specificWatcherTypes: readonly Exclude<WatcherType, "any">[] = [
-  "data",
-  "children",
-  "persistent",
-  "persistentRecursive",
-];
+const specificWatcherTypes = watcherTypes.filter(
+  (type): type is Exclude<WatcherType, "any"> => type !== "any",
+);
 
 /**
  * Paths with watches, per table: what `setWatches` re-sends after a reconnect.

@@ -10,7 +10,7 @@
  * error is answered in order like any other answer and the connection stays usable.
  * @module
  */
-import type { Stat } from "../tree/types.ts";
+import { zeroStat } from "../tree/types.ts";
 import type {
   ClientRequest,
   ConnectRequest,
@@ -70,20 +70,6 @@ const watcherTypeName: Record<number, string> = {
   [WatcherType.any]: "any",
   [WatcherType.persistent]: "persistent",
   [WatcherType.persistentRecursive]: "persistentRecursive",
-};
-
-const noStat: Stat = {
-  czxid: 0,
-  mzxid: 0,
-  pzxid: 0,
-  ctime: 0,
-  mtime: 0,
-  version: 0,
-  cversion: 0,
-  aversion: 0,
-  ephemeralOwner: 0,
-  dataLength: 0,
-  numChildren: 0,
 };
 
 /**
@@ -328,7 +314,7 @@ export class ZkConnection {
     pending: Pending,
     message: Extract<ServerMessage, { t: "res" }>,
   ): ZkResponse | null | "noNode" {
-    const stat = message.stat ?? noStat;
+    const stat = message.stat ?? zeroStat();
     switch (pending.op) {
       case "create":
         return { record: "CreateResponse", path: message.path! };

@@ -5,7 +5,14 @@
 import { assert } from "../assert.ts";
 import type { Txn, TxnRecord } from "./txn.ts";
 import type { Acl, Stat, WatchEventType } from "./types.ts";
-import { containerOwner, isEphemeralOwner, openAcl, readOnlyAcl, ttlOf } from "./types.ts";
+import {
+  containerOwner,
+  isEphemeralOwner,
+  openAcl,
+  readOnlyAcl,
+  ttlOf,
+  zeroStat,
+} from "./types.ts";
 import { baseName, childPath, parentOf } from "./path.ts";
 import {
   formatQuotaUsage,
@@ -83,22 +90,6 @@ export function isReservedPath(path: string): boolean {
     (path.startsWith("/zookeeper/") && !path.startsWith("/zookeeper/quota/"));
 }
 
-function emptyStat(): Stat {
-  return {
-    czxid: 0,
-    mzxid: 0,
-    pzxid: 0,
-    ctime: 0,
-    mtime: 0,
-    version: 0,
-    cversion: 0,
-    aversion: 0,
-    ephemeralOwner: 0,
-    dataLength: 0,
-    numChildren: 0,
-  };
-}
-
 /**
  * The replicated state of Corral's namespace.
  *
@@ -126,7 +117,7 @@ export class DataTree {
       data: new Uint8Array(0),
       dataNull: false,
       acl: [...openAcl],
-      stat: emptyStat(),
+      stat: zeroStat(),
       children: new Set(),
     });
     for (const path of reservedPaths) {
@@ -137,7 +128,7 @@ export class DataTree {
         path,
         new Uint8Array(0),
         config ? [...readOnlyAcl] : [...openAcl],
-        config ? { ...emptyStat(), aversion: -1 } : emptyStat(),
+        config ? { ...zeroStat(), aversion: -1 } : zeroStat(),
       );
     }
     // The system nodes were never created under their parents: ZooKeeper reports cversion as
@@ -381,7 +372,7 @@ export class DataTree {
     assert(!this.#nodes.has(txn.path), `create of existing ${txn.path}`);
     assert(!isEphemeralOwner(parent.stat.ephemeralOwner), `create under ephemeral ${parentPath}`);
     const stat: Stat = {
-      ...emptyStat(),
+      ...zeroStat(),
       czxid: record.zxid,
       mzxid: record.zxid,
       pzxid: record.zxid,

@@ -30,6 +30,23 @@ export interface Stat {
   numChildren: number;
 }
 
+/** A Stat with every field 0: a node before any txn touched it. */
+export function zeroStat(): Stat {
+  return {
+    czxid: 0,
+    mzxid: 0,
+    pzxid: 0,
+    ctime: 0,
+    mtime: 0,
+    version: 0,
+    cversion: 0,
+    aversion: 0,
+    ephemeralOwner: 0,
+    dataLength: 0,
+    numChildren: 0,
+  };
+}
+
 /**
  * How many children were ever created under a node: the number a sequential child is named by.
  * ZooKeeper stores this count and reports `cversion` as `2 * creates - numChildren` (so a delete

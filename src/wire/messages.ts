@@ -112,7 +112,8 @@ export type AddWatchMode = "persistent" | "persistentRecursive";
 /** Which watches removeWatches and checkWatches mean (ZooKeeper's WatcherType). */
 export type WatcherType = "children" | "data" | "any" | "persistent" | "persistentRecursive";
 
-const watcherTypes: readonly WatcherType[] = [
+/** Every {@linkcode WatcherType}, for validation. */
+export const watcherTypes: readonly WatcherType[] = [
   "children",
   "data",
   "any",
