@@ -6,13 +6,7 @@
 import { snapshotReadBytesMax } from "../constants.ts";
 import type { Acl, CreateMode, Stat, WatchEventType } from "../tree/types.ts";
 import type { NetAdapter } from "../net/types.ts";
-import type {
-  ClientInfo as WireClientInfo,
-  MultiResult,
-  ReadOp as WireReadOp,
-  ReadResult as WireReadResult,
-  WatcherType as WireWatcherType,
-} from "../wire/messages.ts";
+import type { MultiResult, WatcherType as WireWatcherType } from "../wire/messages.ts";
 
 /**
  * A watch notification as the client delivers it: what happened, and where (chroot stripped).
@@ -359,41 +353,9 @@ export interface RemoveWatchesOptions {
   listener?: Watcher;
 }
 
-/**
- * One read of {@linkcode Client.multiRead}.
- *
- * @example
- * ```ts
- * import type { ReadOp } from "./types.ts";
- * const reads: ReadOp[] = [{ op: "getData", path: "/config" }, { op: "getChildren", path: "/jobs" }];
- * ```
- */
-export type ReadOp = WireReadOp;
-
-/**
- * Result of one read of {@linkcode Client.multiRead}: what the read returns, or an
- * `{op: "error", err, message}` object when that read failed (the others are unaffected).
- *
- * @example
- * ```ts
- * import type { ReadResult } from "./types.ts";
- * const childCount = (result: ReadResult) =>
- *   result.op === "getChildren" ? result.children.length : null;
- * ```
- */
-export type ReadResult = WireReadResult;
-
-/**
- * An identity the connection authenticated as, from {@linkcode Client.whoAmI}: the scheme and,
- * for `digest`, the user name (for `ip`, the address).
- *
- * @example
- * ```ts
- * import type { ClientInfo } from "./types.ts";
- * const info: ClientInfo = { scheme: "digest", user: "bob" };
- * ```
- */
-export type ClientInfo = WireClientInfo;
+// One read of Client.multiRead, its result (an error object in its slot when that read failed),
+// and an identity from Client.whoAmI: the wire types themselves (documented in wire/messages.ts).
+export type { ClientInfo, ReadOp, ReadResult } from "../wire/messages.ts";
 
 /**
  * An online backup in progress, from {@linkcode Client.saveSnapshot}: what the snapshot the

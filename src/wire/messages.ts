@@ -121,10 +121,21 @@ export const watcherTypes: readonly WatcherType[] = [
   "persistentRecursive",
 ];
 
-/** One read of a multiRead. */
+/**
+ * One read of a multiRead.
+ *
+ * @example
+ * ```ts
+ * import type { ReadOp } from "./messages.ts";
+ * const reads: ReadOp[] = [{ op: "getData", path: "/config" }, { op: "getChildren", path: "/jobs" }];
+ * ```
+ */
 export type ReadOp = { op: "getData"; path: string } | { op: "getChildren"; path: string };
 
-/** Result of one read of a multiRead. */
+/**
+ * Result of one read of a multiRead: what the read returns, or an `{op: "error", err, message}`
+ * object when that read failed (the others are unaffected).
+ */
 export type ReadResult =
   | { op: "getData"; data: Uint8Array; stat: Stat; dataNull?: true }
   | { op: "getChildren"; children: string[] }
@@ -132,7 +143,9 @@ export type ReadResult =
 
 /** An identity a connection holds, as whoAmI tells it. */
 export interface ClientInfo {
+  /** `ip`, `digest`, or `super`. */
   scheme: string;
+  /** For `digest`, the user name; for `ip`, the address. */
   user: string;
 }
 
