@@ -45,3 +45,23 @@ Deno.test("guarantees: the committed-order witness picks among unknown writes th
   };
   runGuaranteeCase(c);
 });
+
+Deno.test("guarantees: a client's last zxid moves with responses only (soak seed 702002685)", () => {
+  // A reconnect's setWatches fired NodeDeleted and NodeChildrenChanged at one zxid; the connection
+  // broke after the first arrived. The client had taken that event's zxid as its last, so the next
+  // server, asked to compare with it, found the child change not newer and never told it. The
+  // simulator's client did what src/client did; both now move the last zxid on responses only, as
+  // ZooKeeper's client does.
+  const c: GuaranteeCase = {
+    seed: 3,
+    schedule: [
+      { afterMs: 65, fault: { kind: "cut", a: 0, b: 0 } },
+      { afterMs: 1274, fault: { kind: "partition", mask: 418 } },
+      { afterMs: 609, fault: { kind: "restart", server: 0 } },
+      { afterMs: 684, fault: { kind: "crash", server: "leader" } },
+      { afterMs: 1926, fault: { kind: "heal" } },
+      { afterMs: 361, fault: { kind: "isolateLeader", followers: 0, clientMask: 0 } },
+    ],
+  };
+  runGuaranteeCase(c);
+});

@@ -281,7 +281,7 @@ export class Client {
     return this.#state;
   }
 
-  /** The highest zxid this client has seen in a response or event. */
+  /** The highest zxid this client has seen in a response (events do not move it, as in ZooKeeper). */
   get lastZxid(): number {
     return this.#lastZxid;
   }
@@ -976,7 +976,9 @@ export class Client {
   }
 
   #onEvent(event: Extract<ServerMessage, { t: "event" }>): void {
-    if (event.zxid > this.#lastZxid) this.#lastZxid = event.zxid;
+    // The last zxid moves only with responses, as in ZooKeeper's client: it is what setWatches
+    // asks the next server to compare with. Moved by an event, a reconnect in the middle of the
+    // events one setWatches fires would skip the rest (found by the guarantees soak).
     const watchers = this.#watches.fire(event.type, event.path);
     const path = withoutChroot(this.#chroot, event.path);
     if (path === null) return;

@@ -296,7 +296,10 @@ Deno.test("Client fires a watcher registered twice once, and NodeDeleted fires d
     type: "NodeCreated",
     path: "/gone",
   }]);
-  assert.equal(client.lastZxid, 7);
+  // Events (zxids 5-7) do not move the last zxid, as in ZooKeeper's client; responses (zxid 1) do.
+  // Moved by an event, a reconnect in the middle of the events one setWatches fires would make the
+  // next server skip the rest.
+  assert.equal(client.lastZxid, 1);
   await client.close();
   await server.close();
 });

@@ -1513,7 +1513,7 @@ export class ClientHost implements SimNode<EnsembleMsg> {
       at: this.world.tick(),
       atMs: this.#now,
     });
-    if (message.zxid > this.lastZxid) this.lastZxid = message.zxid;
+    // As ZooKeeper's client (and src/client): only responses move the last zxid.
     const { data, exist, child } = this.watches;
     if (message.type !== "NodeChildrenChanged") {
       data.delete(message.path);
