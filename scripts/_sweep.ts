@@ -59,6 +59,35 @@ export function integerFlag(
   return value;
 }
 
+/** Flags a script takes: each a string or a boolean; `help`/`-h` is added. */
+export type ScriptFlags = Record<string, { type: "string" | "boolean"; short?: string }>;
+
+/**
+ * Parses a script's flags (and `-h`/`--help`). Returns the values, or the exit code to stop with:
+ * 0 after printing `usage` for `--help`, 2 after saying what was wrong with the arguments.
+ */
+export function parseScriptFlags(
+  name: string,
+  usage: string,
+  flags: ScriptFlags,
+): Record<string, string | boolean | undefined> | number {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      args: Deno.args,
+      options: { ...flags, help: { type: "boolean", short: "h" } },
+    }).values;
+  } catch (error) {
+    console.error(`${name}: ${(error as Error).message}\n${usage}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(usage);
+    return 0;
+  }
+  return values;
+}
+
 /** The flags every sweep takes, plus the one extra string flag a sweep names. */
 export interface SweepArgs {
   seeds: number;

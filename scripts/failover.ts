@@ -29,7 +29,6 @@
  * [--keep-logs]`
  * @module
  */
-import { parseArgs } from "node:util";
 import { writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import type { Client } from "../src/client/mod.ts";
@@ -43,7 +42,7 @@ import {
   WriteLoad,
   type WriteRecord,
 } from "../tests/e2e/_ensemble_binary.ts";
-import { integerFlag } from "./_sweep.ts";
+import { integerFlag, parseScriptFlags } from "./_sweep.ts";
 
 const usage = "usage: scripts/failover [--kills N (10)] [--stops N (10)] [--clients N (4)] " +
   "[--max-minutes M (10)] [--json FILE] [--keep-logs]";
@@ -272,28 +271,15 @@ let ensemble: BinaryEnsemble | null = null;
 let interrupted = false;
 
 async function main(): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args: Deno.args,
-      options: {
-        kills: { type: "string" },
-        stops: { type: "string" },
-        clients: { type: "string" },
-        "max-minutes": { type: "string" },
-        json: { type: "string" },
-        "keep-logs": { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }).values;
-  } catch (error) {
-    console.error(`failover: ${(error as Error).message}\n${usage}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(usage);
-    return 0;
-  }
+  const values = parseScriptFlags("failover", usage, {
+    kills: { type: "string" },
+    stops: { type: "string" },
+    clients: { type: "string" },
+    "max-minutes": { type: "string" },
+    json: { type: "string" },
+    "keep-logs": { type: "boolean" },
+  });
+  if (typeof values === "number") return values;
   const kills = positive(values.kills as string | undefined, 10, "kills", 0);
   const stops = positive(values.stops as string | undefined, 10, "stops", 0);
   const clients = positive(values.clients as string | undefined, 4, "clients");

@@ -20,7 +20,6 @@
  * [--keep] [--json] [--check FILE]`
  * @module
  */
-import { parseArgs } from "node:util";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Rng } from "../src/sim/rng.ts";
@@ -36,7 +35,7 @@ import {
   runNemesis,
   saveRun,
 } from "../tests/e2e/_nemesis.ts";
-import { integerFlag } from "./_sweep.ts";
+import { integerFlag, parseScriptFlags } from "./_sweep.ts";
 
 const usage = "usage: scripts/nemesis [--minutes M (10)] [--seed S (random)] [--clients N (5)] " +
   "[--runs N (no limit)] [--run-seconds N (50-80 of faults per run)] [--keep] [--json] " +
@@ -88,30 +87,17 @@ function runJson(result: NemesisResult, faultSeconds: number): unknown {
 }
 
 async function main(): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args: Deno.args,
-      options: {
-        minutes: { type: "string" },
-        seed: { type: "string" },
-        clients: { type: "string" },
-        runs: { type: "string" },
-        "run-seconds": { type: "string" },
-        keep: { type: "boolean" },
-        json: { type: "boolean" },
-        check: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }).values;
-  } catch (error) {
-    console.error(`nemesis: ${(error as Error).message}\n${usage}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(usage);
-    return 0;
-  }
+  const values = parseScriptFlags("nemesis", usage, {
+    minutes: { type: "string" },
+    seed: { type: "string" },
+    clients: { type: "string" },
+    runs: { type: "string" },
+    "run-seconds": { type: "string" },
+    keep: { type: "boolean" },
+    json: { type: "boolean" },
+    check: { type: "string" },
+  });
+  if (typeof values === "number") return values;
   if (typeof values.check === "string") return checkSaved(values.check);
   const minutes = integer(values.minutes as string | undefined, 10, "minutes");
   const clients = integer(values.clients as string | undefined, 5, "clients");

@@ -13,9 +13,8 @@
  * Usage: `soak_crash.ts [--cycles N] [--seed S] [--max-minutes M] [--writers W]`
  * @module
  */
-import { parseArgs } from "node:util";
 import { ensureBinary, runCrashCycles } from "../tests/durability/_crash.ts";
-import { integerFlag } from "./_sweep.ts";
+import { integerFlag, parseScriptFlags } from "./_sweep.ts";
 
 const usage = "usage: scripts/soak_crash [--cycles N (50)] [--seed S (random)] " +
   "[--max-minutes M (15)] [--writers W (4)]";
@@ -26,26 +25,13 @@ function positive(text: string | undefined, fallback: number, name: string, min 
 }
 
 async function main(): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args: Deno.args,
-      options: {
-        cycles: { type: "string" },
-        seed: { type: "string" },
-        "max-minutes": { type: "string" },
-        writers: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }).values;
-  } catch (error) {
-    console.error(`soak_crash: ${(error as Error).message}\n${usage}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(usage);
-    return 0;
-  }
+  const values = parseScriptFlags("soak_crash", usage, {
+    cycles: { type: "string" },
+    seed: { type: "string" },
+    "max-minutes": { type: "string" },
+    writers: { type: "string" },
+  });
+  if (typeof values === "number") return values;
   const cycles = positive(values.cycles as string | undefined, 50, "cycles");
   const seed = positive(
     values.seed as string | undefined,
