@@ -647,17 +647,30 @@ export class Peer {
   }
 
   /**
-   * Keeps at most `historyRecordsMax` records for DIFF, dropping only committed ones: an
-   * uncommitted record must stay until it commits, or its commit could not hand it to the host
+   * Keeps at most `historyRecordsMax` records for DIFF (plus a slack of an eighth, so the front of
+   * the array is cut in chunks rather than one record per append), dropping only committed ones:
+   * an uncommitted record must stay until it commits, or its commit could not hand it to the host
    * (found by the simulator: a follower skipped committed txns).
    */
   #trimHistory(): void {
-    let drop = 0;
-    const excess = this.#history.length - this.#options.historyRecordsMax;
-    while (drop < excess && this.#history[drop].zxid <= this.#committedZxid) drop++;
-    if (drop === 0) return;
+    const max = this.#options.historyRecordsMax;
+    if (this.#history.length <= max + Math.floor(max / 8)) return;
+    const drop = Math.min(this.#history.length - max, this.#indexAfter(this.#committedZxid));
+    if (drop <= 0) return;
     this.#baseZxid = this.#history[drop - 1].zxid;
     this.#history.splice(0, drop);
+  }
+
+  /** Index of the first history record whose zxid is above `zxid` (the length if none). */
+  #indexAfter(zxid: number): number {
+    let low = 0;
+    let high = this.#history.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (this.#history[mid].zxid <= zxid) low = mid + 1;
+      else high = mid;
+    }
+    return low;
   }
 
   #logWrite(records: TxnRecord[]): void {
@@ -668,7 +681,11 @@ export class Peer {
   #commitUpTo(zxid: number): void {
     const upTo = Math.min(zxid, this.#lastZxid);
     if (upTo <= this.#committedZxid) return;
-    const records = this.#history.filter((r) => r.zxid > this.#committedZxid && r.zxid <= upTo);
+    // The history is in zxid order: the records to commit are one slice of it.
+    const records = this.#history.slice(
+      this.#indexAfter(this.#committedZxid),
+      this.#indexAfter(upTo),
+    );
     assert(records.at(-1)?.zxid === upTo, "every record to commit is still in the history");
     this.#committedZxid = upTo;
     this.#out.push({ type: "commit", records });
