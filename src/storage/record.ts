@@ -44,8 +44,10 @@ export function checkFileHeader(bytes: Uint8Array, magic: string): string | null
 /** Encodes `value` as one framed record. */
 export function encodeRecord(value: unknown): Uint8Array {
   const body = cbor.encode(value);
-  const out = new Uint8Array(recordHeaderBytes + body.byteLength);
-  const view = new DataView(out.buffer);
+  // The ArrayBuffer comes first: asking a typed array for `.buffer` is slow on JavaScriptCore.
+  const buffer = new ArrayBuffer(recordHeaderBytes + body.byteLength);
+  const out = new Uint8Array(buffer);
+  const view = new DataView(buffer);
   view.setUint32(0, body.byteLength);
   view.setUint32(4, crc32(body));
   out.set(body, recordHeaderBytes);

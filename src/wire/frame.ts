@@ -16,8 +16,10 @@ export const frameHeaderBytes = 4;
 /** Encodes one message as a complete frame (prefix + CBOR). */
 export function encodeFrame(message: unknown): Uint8Array {
   const body = cbor.encode(message);
-  const frame = new Uint8Array(frameHeaderBytes + body.byteLength);
-  new DataView(frame.buffer).setUint32(0, body.byteLength);
+  // The ArrayBuffer comes first: asking a typed array for `.buffer` is slow on JavaScriptCore.
+  const buffer = new ArrayBuffer(frameHeaderBytes + body.byteLength);
+  new DataView(buffer).setUint32(0, body.byteLength);
+  const frame = new Uint8Array(buffer);
   frame.set(body, frameHeaderBytes);
   return frame;
 }

@@ -53,8 +53,10 @@ export class JuteWriter {
   #length = 0;
 
   constructor(initialBytes = 256) {
-    this.#bytes = new Uint8Array(Math.max(16, initialBytes));
-    this.#view = new DataView(this.#bytes.buffer);
+    // The ArrayBuffer comes first: asking a typed array for `.buffer` is slow on JavaScriptCore.
+    const buffer = new ArrayBuffer(Math.max(16, initialBytes));
+    this.#bytes = new Uint8Array(buffer);
+    this.#view = new DataView(buffer);
   }
 
   /** Bytes written so far. */
@@ -161,10 +163,11 @@ export class JuteWriter {
     if (needed <= this.#bytes.byteLength) return;
     let capacity = this.#bytes.byteLength * 2;
     while (capacity < needed) capacity *= 2;
-    const grown = new Uint8Array(capacity);
+    const buffer = new ArrayBuffer(capacity);
+    const grown = new Uint8Array(buffer);
     grown.set(this.#bytes.subarray(0, this.#length));
     this.#bytes = grown;
-    this.#view = new DataView(grown.buffer);
+    this.#view = new DataView(buffer);
   }
 }
 
