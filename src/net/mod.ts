@@ -20,7 +20,9 @@ export type AdapterName = "deno" | "bun" | "node";
 
 /**
  * The adapter native to the running runtime: Bun's on Bun, Deno's on Deno, `node:net` elsewhere.
- * Bun is checked first because Bun also provides Node's globals.
+ * Bun is checked first because Bun also provides Node's globals. The environment variable
+ * `CORRAL_NET_ADAPTER` (`bun`, `deno` or `node`) overrides the choice, for comparing adapters on
+ * one runtime; `node` works on all three.
  *
  * @example
  * ```ts
@@ -30,6 +32,8 @@ export type AdapterName = "deno" | "bun" | "node";
  * ```
  */
 export function defaultAdapter(): Promise<NetAdapter> {
+  const chosen = adapterFromEnvironment();
+  if (chosen !== null) return Promise.resolve(chosen);
   if ("Bun" in globalThis) return Promise.resolve(bunAdapter);
   if ("Deno" in globalThis) return Promise.resolve(denoAdapter);
   return Promise.resolve(nodeAdapter);
@@ -58,4 +62,20 @@ export function adapterByName(name: AdapterName): NetAdapter {
       // Reachable only from untyped callers, such as a command line.
       throw new Error(`Unknown net adapter "${name satisfies never}"`);
   }
+}
+
+/** The adapter `CORRAL_NET_ADAPTER` names, or null when it is unset or cannot be read. */
+function adapterFromEnvironment(): NetAdapter | null {
+  let name: string | undefined;
+  try {
+    name = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+      ?.CORRAL_NET_ADAPTER;
+  } catch {
+    return null; // Deno without --allow-env
+  }
+  if (name === undefined || name === "") return null;
+  if (name !== "deno" && name !== "bun" && name !== "node") {
+    throw new Error(`CORRAL_NET_ADAPTER must be bun, deno or node, not "${name}"`);
+  }
+  return adapterByName(name);
 }

@@ -2,8 +2,9 @@
  * The Bun TCP adapter: `Bun.listen` and `Bun.connect` behind {@linkcode NetAdapter}.
  *
  * Bun's `socket.write` does not buffer: it hands the kernel what fits and returns how many bytes
- * that was. The adapter keeps the rest, plus anything written after it (so order holds), in a
- * queue that is flushed, coalesced, on Bun's `drain` callback.
+ * that was. The adapter queues every write and flushes the queue, coalesced into one system call,
+ * once per turn of the event loop (`setImmediate`); what the kernel does not take stays queued
+ * (so order holds) until Bun's `drain` callback.
  *
  * Pausing uses Bun's own `socket.pause()`/`socket.resume()`, which stop and restart reading from
  * the kernel, so TCP backpressure reaches the peer. Should a chunk still arrive while paused (one
@@ -143,6 +144,7 @@ class BunSocket implements Socket {
   #closed = false;
   #error: Error | undefined;
   #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  #flushScheduled = false;
 
   constructor(raw: BunRawSocket) {
     this.#raw = raw;
@@ -166,18 +168,24 @@ class BunSocket implements Socket {
     return this.#pendingWriteBytes;
   }
 
+  /**
+   * Queues a copy of `chunk` (the caller may reuse its buffer at once). Writes made in the same
+   * turn of the event loop leave together: the first schedules one flush for after the loop's
+   * current callbacks, so a burst of replies and proposals costs one system call, not one each.
+   */
   write(chunk: Uint8Array): void {
     if (this.#closeRequested || this.#closed || chunk.byteLength === 0) return;
-    let rest = chunk;
-    // Writing directly is only allowed when nothing is queued, or bytes would overtake.
-    if (this.#queue.length === 0) {
-      const written = this.#raw.write(chunk);
-      if (written < 0 || written === chunk.byteLength) return;
-      rest = chunk.subarray(written);
+    this.#queue.push(chunk.slice());
+    this.#pendingWriteBytes += chunk.byteLength;
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => {
+        this.#flushScheduled = false;
+        if (this.#closed) return;
+        this.#flush();
+        if (this.#closeRequested && this.#queue.length === 0) this.#raw.end();
+      });
     }
-    // Copied because the caller may reuse its buffer as soon as write() returns.
-    this.#queue.push(rest.slice());
-    this.#pendingWriteBytes += rest.byteLength;
   }
 
   pause(): void {
@@ -198,6 +206,7 @@ class BunSocket implements Socket {
   close(): void {
     if (this.#closeRequested || this.#closed) return;
     this.#closeRequested = true;
+    this.#flush();
     if (this.#queue.length === 0) {
       this.#raw.end();
       return;
