@@ -21,7 +21,8 @@ const allowed: Record<string, string[]> = {
   zk: ["tree"],
   server: ["tree", "session", "watch", "wire", "storage", "net", "replica", "ensemble", "zk"],
   client: ["tree", "wire", "net"],
-  cli: ["tree", "wire", "net", "replica", "server", "client", "storage"],
+  bench: ["tree", "net", "client", "zk"],
+  cli: ["tree", "wire", "net", "replica", "server", "client", "storage", "bench"],
 };
 
 const root = resolve(dirname(new URL(import.meta.url).pathname), "..", "src");

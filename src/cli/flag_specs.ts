@@ -222,3 +222,79 @@ export const dataInspectFlags: readonly FlagSpec[] = [
   reportJsonFlag,
   helpFlag,
 ];
+
+/** The flags of `corral bench`. */
+export const benchFlags: readonly FlagSpec[] = [
+  helpFlag,
+  {
+    name: "server",
+    kind: "string",
+    valueName: "HOST:PORT[,HOST:PORT]",
+    description: "Servers to load; session i uses the (i mod count)-th (default 127.0.0.1:2181).",
+  },
+  {
+    name: "protocol",
+    kind: "string",
+    valueName: "zk|cbor|etcd",
+    description: "ZooKeeper's protocol (default), Corral's CBOR protocol, or etcd 3.4's JSON API.",
+  },
+  {
+    name: "workload",
+    kind: "string",
+    valueName: "LIST",
+    description: "Comma-separated, from write, create, read, mixed (default write).",
+  },
+  {
+    name: "sessions",
+    kind: "string",
+    valueName: "LIST",
+    description: "Comma-separated session counts, one run each (default 1,8,32,128).",
+  },
+  {
+    name: "depth",
+    kind: "integer",
+    valueName: "N",
+    description: "Requests each session keeps outstanding, closed loop (default 1).",
+  },
+  {
+    name: "rate",
+    kind: "integer",
+    valueName: "OPS",
+    description: "Open loop instead: send OPS requests per second in all, answered or not.",
+  },
+  {
+    name: "warmup",
+    kind: "string",
+    valueName: "SECONDS",
+    description: "Load before each measured window (default 2).",
+  },
+  {
+    name: "duration",
+    kind: "string",
+    valueName: "SECONDS",
+    description: "Measured window of each run (default 10, at most 600).",
+  },
+  {
+    name: "max-ops",
+    kind: "integer",
+    valueName: "N",
+    description: "End a window early after N operations (default 5000000).",
+  },
+  {
+    name: "value-bytes",
+    kind: "integer",
+    valueName: "N",
+    description: "Bytes of each written value (default 100).",
+  },
+  {
+    name: "pid",
+    kind: "string",
+    valueName: "LIST",
+    description: "Comma-separated server pids whose CPU and RSS to report (Linux /proc).",
+  },
+  {
+    name: "json",
+    kind: "boolean",
+    description: "Print one JSON object per run instead of a table row.",
+  },
+];

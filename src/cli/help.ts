@@ -6,6 +6,7 @@
 import type { FlagSpec } from "./args.ts";
 import { type CommandSpec, findCommand, znodeCommands } from "./commands.ts";
 import {
+  benchFlags,
   dataInspectFlags,
   helpFlag,
   jsonFlag,
@@ -64,6 +65,7 @@ Usage:
   corral COMMAND [FLAGS] ARGS
   corral snapshot save|restore|status ...   (backups; corral snapshot --help)
   corral data inspect DIR                   (what a data directory holds)
+  corral bench [--server HOST:PORT] ...     (load a server and measure; corral bench --help)
   corral help [COMMAND]     (or: corral COMMAND --help)
   corral --version
 
@@ -94,6 +96,31 @@ Examples:
   corral snapshot save backup.snap         # an online backup of the server's state
   corral data inspect /var/lib/corral      # what recovery would load, and any damage
 `;
+}
+
+/** `corral bench --help`. */
+export function benchHelp(): string {
+  return `Usage: corral bench [FLAGS]
+
+Loads a server and measures it: each run opens N sessions (one connection each), warms up, then
+counts the operations answered inside the measured window and reports ops/s, latency percentiles,
+errors, and the CPU and memory of the server processes given by --pid. Workloads: write (setData
+of each session's own node), create (persistent-sequential under one parent), read (getData of
+each session's own node), mixed (9 reads, 1 write). Closed loop by default (each session keeps
+--depth requests outstanding); --rate switches to open loop, where latency counts from when a
+request was due. Nodes live under /corral-bench. Runs are bounded by --duration and --max-ops.
+
+Flags:
+${flagLines(benchFlags)}
+Examples:
+${
+    table([
+      ["corral bench --server 127.0.0.1:2181", "# writes, 1 to 128 sessions, ZooKeeper protocol"],
+      ["corral bench --workload read,mixed --sessions 32", "# two runs of 32 sessions"],
+      ["corral bench --protocol cbor --server 127.0.0.1:2281", "# Corral's own protocol"],
+      ["corral bench --sessions 8 --rate 5000 --json", "# open loop at 5000 ops/s, JSON out"],
+    ])
+  }`;
 }
 
 /** `corral CMD --help` for a znode command. */

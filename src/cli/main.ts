@@ -1,5 +1,5 @@
 /**
- * The `corral` command: `serve`, `shell`, the zkCli-like znode commands, `snapshot` (backups),
+ * The `corral` command: `serve`, `shell`, `bench`, the zkCli-like znode commands, `snapshot` (backups),
  * `data inspect`, `help` and `--version`. Run as a program (`deno run -A src/cli/main.ts ...`,
  * or the compiled binary) it calls {@linkcode main} with the process's arguments and exits with
  * its code.
@@ -7,9 +7,11 @@
  */
 import process from "node:process";
 import { runSnapshot } from "./backup.ts";
+import { runBenchCommand } from "./bench.ts";
 import { findCommand } from "./commands.ts";
 import { runData } from "./data.ts";
 import {
+  benchHelp,
   commandHelp,
   groupHelp,
   mainHelp,
@@ -70,6 +72,8 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
       return await runServe(rest, io);
     case "shell":
       return await runShell(rest, io);
+    case "bench":
+      return await runBenchCommand(rest, io);
     // The subcommand word stays first; leading flags follow it (`corral --json data inspect D`).
     case "snapshot":
       return await runSnapshot([...args.slice(i + 1, i + 2), ...leading, ...args.slice(i + 2)], io);
@@ -87,6 +91,7 @@ function help(io: CliIo, name: string | undefined): number {
     return exitCodes.ok;
   }
   if (name === "serve") io.stdout(serveHelp());
+  else if (name === "bench") io.stdout(benchHelp());
   else if (name === "shell") io.stdout(shellHelp());
   else if (name === "snapshot" || name === "data") io.stdout(groupHelp(name));
   else {
