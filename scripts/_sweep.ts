@@ -7,6 +7,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { cpus, totalmem } from "node:os";
 import { SimulationError } from "../src/sim/simulator.ts";
 
 /** Full reports printed before the sweep switches to one line per failure. */
@@ -188,4 +189,20 @@ export function runSweep(sweep: Sweep): number {
   if (failed.length > replayLinesMax) console.log(`... and ${failed.length - replayLinesMax} more`);
   console.log(`${sweep.name}: ${ran} seeds, ${failed.length} failures`);
   return failed.length === 0 ? 0 : 1;
+}
+
+/** CPUs, memory and platform of this machine, for a report's header. */
+export function machineFacts(): string {
+  const run = (cmd: string, args: string[]) => {
+    try {
+      const out = new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).outputSync();
+      return new TextDecoder().decode(out.stdout).trim();
+    } catch {
+      return "";
+    }
+  };
+  const nproc = run("nproc", []) || String(cpus().length);
+  const model = cpus()[0]?.model ?? "unknown CPU";
+  const memMiB = Math.round(totalmem() / 1024 / 1024);
+  return `${nproc} CPUs (${model}), ${memMiB} MiB memory, ${Deno.build.os} ${Deno.build.arch}`;
 }

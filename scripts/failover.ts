@@ -30,7 +30,6 @@
  * @module
  */
 import { writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
 import type { Client } from "../src/client/mod.ts";
 import {
   BinaryEnsemble,
@@ -42,7 +41,7 @@ import {
   WriteLoad,
   type WriteRecord,
 } from "../tests/e2e/_ensemble_binary.ts";
-import { integerFlag, parseScriptFlags } from "./_sweep.ts";
+import { integerFlag, machineFacts, parseScriptFlags } from "./_sweep.ts";
 
 const usage = "usage: scripts/failover [--kills N (10)] [--stops N (10)] [--clients N (4)] " +
   "[--max-minutes M (10)] [--json FILE] [--keep-logs]";
@@ -123,21 +122,6 @@ function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid] : Math.round((sorted[mid - 1] + sorted[mid]) / 2);
-}
-
-function machineFacts(): string {
-  const run = (cmd: string, args: string[]) => {
-    try {
-      const out = new Deno.Command(cmd, { args, stdout: "piped", stderr: "null" }).outputSync();
-      return new TextDecoder().decode(out.stdout).trim();
-    } catch {
-      return "";
-    }
-  };
-  const nproc = run("nproc", []) || String(cpus().length);
-  const model = cpus()[0]?.model ?? "unknown CPU";
-  const memMiB = Math.round(totalmem() / 1024 / 1024);
-  return `${nproc} CPUs (${model}), ${memMiB} MiB memory, ${Deno.build.os} ${Deno.build.arch}`;
 }
 
 /** The extra client of a stop round: connected only to the paused leader, writing. */

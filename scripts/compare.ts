@@ -1,0 +1,721 @@
+/**
+ * Corral side by side with Apache ZooKeeper 3.8 and etcd 3.4, on this machine, in one run.
+ *
+ * One system at a time (so they never compete for the cores): start it (`--startups` times, to
+ * time startup to the first answered request), read each server's idle RSS, load its leader with
+ * `dist/corral bench` (a separate process) over the grid of workloads and session counts, read
+ * each server's RSS after the load, and for three-node systems kill -9 and SIGSTOP the leader
+ * `--rounds` times each under write load (time to the first acknowledged write sent after the
+ * failure, from open-loop write probes on every server). ZooKeeper and Corral are driven through
+ * the same ZooKeeper-protocol client; Corral also through its CBOR client; etcd through its JSON
+ * gateway. Then it prints one markdown report and writes it into docs/PERFORMANCE.md between the
+ * `<!-- compare:begin -->` and `<!-- compare:end -->` markers (`--no-write` keeps the file) and
+ * the raw results as JSON (`--json FILE`). Every process it started is stopped on every exit path.
+ *
+ * Usage: `compare.ts [--quick] [--warmup S] [--window S] [--rounds N] [--startups N]
+ * [--systems LIST] [--json FILE] [--no-write] [--max-minutes M] [--keep]`
+ * @module
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { failoverMs, WriteProbe } from "../src/bench/probe.ts";
+import type { BenchResult, Workload } from "../src/bench/run.ts";
+import type { BenchProtocol } from "../src/bench/targets.ts";
+import { rssBytesOf } from "../src/bench/proc.ts";
+import { defaultAdapter } from "../src/net/mod.ts";
+import { median, repoRoot } from "./bench_durability.ts";
+import { integerFlag, machineFacts, parseScriptFlags } from "./_sweep.ts";
+import {
+  installMissing,
+  startCorral,
+  startEtcd,
+  startZooKeeper,
+  stopAllSystems,
+  type System,
+  versions,
+} from "./_systems.ts";
+
+const usage = "usage: scripts/compare [--quick] [--warmup S (1)] [--window S (2.5)] " +
+  "[--rounds N (3)] [--startups N (3)] [--systems zk1,zk3,etcd3,corral1,corral3] [--json FILE] " +
+  "[--no-write] [--max-minutes M (20)] [--keep]";
+
+/** The systems of a comparison, by id. */
+const systemIds = ["corral3", "zk3", "etcd3", "corral1", "zk1"] as const;
+type SystemId = typeof systemIds[number];
+
+interface SystemPlan {
+  id: SystemId;
+  name: string;
+  nodes: 1 | 3;
+  start(dir: string): Promise<System>;
+  /** Protocols to drive it with, each with the session counts of its grid. */
+  protocols: { protocol: BenchProtocol; sessions: number[] }[];
+}
+
+/** Workloads in the order run: create last, so the nodes it adds do not weigh on the others. */
+const gridWorkloads: Workload[] = ["write", "read", "mixed", "create"];
+
+function plans(quick: boolean, binary: string): SystemPlan[] {
+  const full = quick ? [1, 32] : [1, 8, 32, 128];
+  const short = quick ? [32] : [1, 32];
+  return [
+    {
+      id: "corral3",
+      name: "Corral, 3 nodes",
+      nodes: 3,
+      start: (dir) => startCorral(dir, 3, binary),
+      protocols: [{ protocol: "zk", sessions: full }, { protocol: "cbor", sessions: short }],
+    },
+    {
+      id: "zk3",
+      name: "ZooKeeper, 3 nodes",
+      nodes: 3,
+      start: (dir) => startZooKeeper(dir, 3),
+      protocols: [{ protocol: "zk", sessions: full }],
+    },
+    {
+      id: "etcd3",
+      name: "etcd, 3 nodes",
+      nodes: 3,
+      start: (dir) => startEtcd(dir, 3),
+      protocols: [{ protocol: "etcd", sessions: full }],
+    },
+    {
+      id: "corral1",
+      name: "Corral, standalone",
+      nodes: 1,
+      start: (dir) => startCorral(dir, 1, binary),
+      protocols: [{ protocol: "zk", sessions: short }, { protocol: "cbor", sessions: short }],
+    },
+    {
+      id: "zk1",
+      name: "ZooKeeper, standalone",
+      nodes: 1,
+      start: (dir) => startZooKeeper(dir, 1),
+      protocols: [{ protocol: "zk", sessions: short }],
+    },
+  ];
+}
+
+/** One cell of the grid. */
+interface Cell {
+  system: SystemId;
+  protocol: BenchProtocol;
+  result: BenchResult;
+}
+
+/** Everything measured of one system. */
+interface SystemReport {
+  id: SystemId;
+  label: string;
+  startupMs: number[];
+  idleRssMiB: number[];
+  loadedRssMiB: number[];
+  /** Server CPU seconds used over the whole grid, per node. */
+  failover: { kill: (number | null)[]; stop: (number | null)[] };
+}
+
+interface Settings {
+  quick: boolean;
+  warmupS: number;
+  windowS: number;
+  rounds: number;
+  startups: number;
+  systems: SystemId[];
+  json: string | null;
+  write: boolean;
+  maxMinutes: number;
+  keep: boolean;
+}
+
+function settingsFrom(): Settings | number {
+  const values = parseScriptFlags("compare", usage, {
+    quick: { type: "boolean" },
+    warmup: { type: "string" },
+    window: { type: "string" },
+    rounds: { type: "string" },
+    startups: { type: "string" },
+    systems: { type: "string" },
+    json: { type: "string" },
+    "no-write": { type: "boolean" },
+    "max-minutes": { type: "string" },
+    keep: { type: "boolean" },
+  });
+  if (typeof values === "number") return values;
+  const seconds = (text: unknown, fallback: number, name: string) => {
+    if (text === undefined) return fallback;
+    const value = Number(text);
+    if (!(value > 0 && value <= 600)) throw new Error(`--${name} must be seconds in (0, 600]`);
+    return value;
+  };
+  const systems = String(values.systems ?? systemIds.join(",")).split(",");
+  for (const id of systems) {
+    if (!(systemIds as readonly string[]).includes(id)) {
+      throw new Error(`--systems: unknown "${id}" (known: ${systemIds.join(", ")})`);
+    }
+  }
+  const quick = values.quick === true;
+  return {
+    quick,
+    warmupS: seconds(values.warmup, 1, "warmup"),
+    windowS: seconds(values.window, quick ? 1.5 : 2.5, "window"),
+    rounds: integerFlag(
+      "compare",
+      usage,
+      values.rounds as string | undefined,
+      quick ? 1 : 3,
+      "rounds",
+      0,
+    ),
+    startups: integerFlag(
+      "compare",
+      usage,
+      values.startups as string | undefined,
+      quick ? 1 : 3,
+      "startups",
+      1,
+    ),
+    systems: systemIds.filter((id) => systems.includes(id)),
+    json: (values.json as string | undefined) ?? null,
+    write: values["no-write"] !== true,
+    maxMinutes: integerFlag(
+      "compare",
+      usage,
+      values["max-minutes"] as string | undefined,
+      20,
+      "max-minutes",
+      1,
+    ),
+    keep: values.keep === true,
+  };
+}
+
+const mib = (bytes: number | null) => bytes === null ? NaN : bytes / 2 ** 20;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function log(line: string): void {
+  console.error(`compare: ${line}`);
+}
+
+/** Runs `dist/corral bench` as its own process and returns its JSON results. */
+function bench(
+  binary: string,
+  protocol: BenchProtocol,
+  server: string,
+  sessions: number[],
+  pids: number[],
+  settings: Settings,
+): Promise<BenchResult[]> {
+  const args = [
+    "bench",
+    "--json",
+    "--protocol",
+    protocol,
+    "--server",
+    server,
+    "--workload",
+    gridWorkloads.join(","),
+    "--sessions",
+    sessions.join(","),
+    "--warmup",
+    String(settings.warmupS),
+    "--duration",
+    String(settings.windowS),
+    "--pid",
+    pids.join(","),
+  ];
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (chunk) => out += chunk);
+    child.stderr.on("data", (chunk) => err += chunk);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      if (code !== 0) reject(new Error(`corral bench exited ${code}: ${err.trim()}`));
+      else resolve(out.trim().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l)));
+    });
+  });
+}
+
+/** Starts `plan` `settings.startups` times; keeps the last start running. */
+async function startTimed(
+  plan: SystemPlan,
+  workDir: string,
+  settings: Settings,
+): Promise<{ system: System; startupMs: number[] }> {
+  const startupMs: number[] = [];
+  for (let i = 1;; i++) {
+    const system = await plan.start(`${workDir}/${plan.id}-${i}`);
+    startupMs.push(system.startupMs);
+    if (i >= settings.startups) return { system, startupMs };
+    await system.stop(settings.keep);
+  }
+}
+
+/** Kills or pauses the leader `rounds` times under probe load; ms to the first ack after each. */
+async function failovers(
+  system: System,
+  kind: "kill" | "stop",
+  rounds: number,
+): Promise<(number | null)[]> {
+  const adapter = await defaultAdapter();
+  const protocol = system.kind === "etcd" ? "etcd" : "zk";
+  const probes = system.nodes.map((node) =>
+    new WriteProbe(
+      protocol,
+      { hostname: "127.0.0.1", port: node.clientPort },
+      `n${node.index}`,
+      adapter,
+    )
+  );
+  const times: (number | null)[] = [];
+  try {
+    for (const probe of probes) await probe.start();
+    for (let round = 1; round <= rounds; round++) {
+      await system.waitAllAnswer(60_000);
+      const victim = await system.leader();
+      for (const probe of probes) probe.reset();
+      await sleep(1_000); // steady load first
+      const t0 = performance.now();
+      system.signal(victim, kind === "kill" ? "SIGKILL" : "SIGSTOP");
+      let ms: number | null = null;
+      while (ms === null && performance.now() - t0 < 60_000) {
+        await sleep(5);
+        ms = failoverMs(probes.filter((_, i) => i !== victim), t0);
+      }
+      times.push(ms);
+      log(
+        `${system.label}: ${kind} of leader n${victim}: ${
+          ms === null ? "no ack in 60 s" : `${ms.toFixed(0)} ms`
+        }`,
+      );
+      if (kind === "kill") await system.restart(victim);
+      else system.signal(victim, "SIGCONT");
+    }
+    await system.waitAllAnswer(60_000);
+  } finally {
+    for (const probe of probes) probe.stop();
+  }
+  return times;
+}
+
+async function measureSystem(
+  plan: SystemPlan,
+  binary: string,
+  workDir: string,
+  settings: Settings,
+  cells: Cell[],
+): Promise<SystemReport> {
+  log(`starting ${plan.name}`);
+  const { system, startupMs } = await startTimed(plan, workDir, settings);
+  try {
+    await system.waitAllAnswer(60_000);
+    await sleep(2_000);
+    const idleRssMiB = system.nodes.map((n) => mib(rssBytesOf(n.pid)));
+    const leader = system.nodes[await system.leader()];
+    const pids = system.nodes.map((n) => n.pid);
+    for (const { protocol, sessions } of plan.protocols) {
+      const port = protocol === "cbor" ? leader.cborPort! : leader.clientPort;
+      log(
+        `${system.label}: ${protocol} protocol, sessions ${
+          sessions.join(",")
+        }, on n${leader.index}`,
+      );
+      const results = await bench(binary, protocol, `127.0.0.1:${port}`, sessions, pids, settings);
+      for (const result of results) {
+        cells.push({ system: plan.id, protocol, result });
+        log(
+          `  ${result.workload} ${result.sessions}: ${result.opsPerS.toFixed(0)} ops/s, ` +
+            `p99 ${result.latencyMs.p99.toFixed(2)} ms, errors ${result.errors}`,
+        );
+      }
+    }
+    const loadedRssMiB = system.nodes.map((n) => mib(rssBytesOf(n.pid)));
+    const failover = { kill: [] as (number | null)[], stop: [] as (number | null)[] };
+    if (plan.nodes === 3 && settings.rounds > 0) {
+      failover.kill = await failovers(system, "kill", settings.rounds);
+      failover.stop = await failovers(system, "stop", settings.rounds);
+    }
+    return { id: plan.id, label: system.label, startupMs, idleRssMiB, loadedRssMiB, failover };
+  } finally {
+    await system.stop(settings.keep);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The report
+
+function num(value: number | null | undefined, digits = 0): string {
+  if (value === null || value === undefined || !Number.isFinite(value)) return "–";
+  return value.toLocaleString("en-US", {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+}
+
+function ratio(a: number | null | undefined, b: number | null | undefined): string {
+  if (a == null || b == null || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return "–";
+  return `${(a / b).toFixed(a / b >= 10 ? 0 : 2)}×`;
+}
+
+function cellOf(cells: Cell[], system: SystemId, protocol: BenchProtocol, w: Workload, n: number) {
+  return cells.find((c) =>
+    c.system === system && c.protocol === protocol && c.result.workload === w &&
+    c.result.sessions === n
+  )?.result;
+}
+
+function row(cells: string[]): string {
+  return `| ${cells.join(" | ")} |\n`;
+}
+
+function throughputTable(
+  cells: Cell[],
+  corral: SystemId,
+  zk: SystemId,
+  extra: { id: SystemId; protocol: BenchProtocol; name: string }[],
+): string {
+  const sessions = [
+    ...new Set(
+      cells.filter((c) => c.system === corral && c.protocol === "zk")
+        .map((c) => c.result.sessions),
+    ),
+  ].sort((a, b) => a - b);
+  const heads = [
+    "workload",
+    "sessions",
+    "ZooKeeper ops/s",
+    "p99 ms",
+    "Corral ops/s",
+    "p99 ms",
+    "**ops/s ratio**",
+    "p99 ratio",
+    ...extra.flatMap((e) => [`${e.name} ops/s`, "p99 ms"]),
+  ];
+  let text = row(heads) + row(heads.map((_, i) => i < 2 ? "---" : "--:"));
+  for (const w of gridWorkloads) {
+    for (const n of sessions) {
+      const z = cellOf(cells, zk, "zk", w, n);
+      const c = cellOf(cells, corral, "zk", w, n);
+      if (!z && !c) continue;
+      text += row([
+        w,
+        String(n),
+        num(z?.opsPerS),
+        num(z?.latencyMs.p99, 2),
+        num(c?.opsPerS),
+        num(c?.latencyMs.p99, 2),
+        `**${ratio(c?.opsPerS, z?.opsPerS)}**`,
+        ratio(c?.latencyMs.p99, z?.latencyMs.p99),
+        ...extra.flatMap((e) => {
+          const x = cellOf(cells, e.id, e.protocol, w, n);
+          return [num(x?.opsPerS), num(x?.latencyMs.p99, 2)];
+        }),
+      ]);
+    }
+  }
+  return text;
+}
+
+function stats(values: (number | null)[]): { median: number | null; text: string } {
+  const ok = values.filter((v): v is number => v !== null);
+  if (values.length === 0) return { median: null, text: "–" };
+  const m = ok.length === values.length ? median(ok) : null;
+  const each = values.map((v) => v === null ? "none in 60 s" : num(v)).join(", ");
+  return { median: m, text: `${m === null ? "–" : num(m)} (${each})` };
+}
+
+function maxOf(values: number[]): number {
+  return values.length === 0 ? NaN : Math.max(...values);
+}
+
+interface Target {
+  what: string;
+  goal: string;
+  measured: string;
+  met: boolean | null;
+}
+
+function targets(cells: Cell[], reports: Map<SystemId, SystemReport>): Target[] {
+  const list: Target[] = [];
+  const z = (w: Workload) => cellOf(cells, "zk3", "zk", w, 32);
+  const c = (w: Workload) => cellOf(cells, "corral3", "zk", w, 32);
+  const add = (
+    what: string,
+    goal: string,
+    a: number | undefined,
+    b: number | undefined,
+    pass: (r: number) => boolean,
+    unit = "",
+  ) => {
+    const r = a !== undefined && b !== undefined && b !== 0 ? a / b : null;
+    list.push({
+      what,
+      goal,
+      measured: r === null
+        ? "not measured"
+        : `${ratio(a, b)} (${num(a, unit === "ms" ? 2 : 0)} vs ${num(b, unit === "ms" ? 2 : 0)}${
+          unit ? ` ${unit}` : ""
+        })`,
+      met: r === null ? null : pass(r),
+    });
+  };
+  add(
+    "3-node writes at 32 sessions, Corral/ZooKeeper",
+    "≥ 2×",
+    c("write")?.opsPerS,
+    z("write")?.opsPerS,
+    (r) => r >= 2,
+  );
+  add(
+    "3-node reads at 32 sessions, Corral/ZooKeeper",
+    "≥ 1×",
+    c("read")?.opsPerS,
+    z("read")?.opsPerS,
+    (r) => r >= 1,
+  );
+  add(
+    "3-node write p99 at 32 sessions, Corral/ZooKeeper",
+    "≤ 1×",
+    c("write")?.latencyMs.p99,
+    z("write")?.latencyMs.p99,
+    (r) => r <= 1,
+    "ms",
+  );
+  add(
+    "3-node read p99 at 32 sessions, Corral/ZooKeeper",
+    "≤ 1×",
+    c("read")?.latencyMs.p99,
+    z("read")?.latencyMs.p99,
+    (r) => r <= 1,
+    "ms",
+  );
+  const cr = reports.get("corral3");
+  const zr = reports.get("zk3");
+  if (cr && zr) {
+    add(
+      "RSS per server after the load (largest node), Corral/ZooKeeper",
+      "≤ 0.25×",
+      maxOf(cr.loadedRssMiB),
+      maxOf(zr.loadedRssMiB),
+      (r) => r <= 0.25,
+      "MiB",
+    );
+    add(
+      "3-node startup to the first answer, Corral/ZooKeeper",
+      "≤ 0.1×",
+      median(cr.startupMs),
+      median(zr.startupMs),
+      (r) => r <= 0.1,
+      "ms",
+    );
+    const kill = stats(cr.failover.kill).median;
+    const stop = stats(cr.failover.stop).median;
+    list.push({
+      what: "Corral failover after kill -9 of the leader (median)",
+      goal: "< 500 ms",
+      measured: kill === null ? "not measured" : `${num(kill)} ms`,
+      met: kill === null ? null : kill < 500,
+    });
+    list.push({
+      what: "Corral failover after SIGSTOP of the leader (median)",
+      goal: "< 2,000 ms",
+      measured: stop === null ? "not measured" : `${num(stop)} ms`,
+      met: stop === null ? null : stop < 2_000,
+    });
+  }
+  const c1 = reports.get("corral1");
+  const z1 = reports.get("zk1");
+  if (c1 && z1) {
+    add(
+      "standalone startup to the first answer, Corral/ZooKeeper",
+      "≤ 0.1×",
+      median(c1.startupMs),
+      median(z1.startupMs),
+      (r) => r <= 0.1,
+      "ms",
+    );
+  }
+  return list;
+}
+
+function report(
+  cells: Cell[],
+  reports: SystemReport[],
+  settings: Settings,
+  software: Record<string, string>,
+  started: Date,
+  minutes: number,
+): string {
+  const byId = new Map(reports.map((r) => [r.id, r]));
+  const commit = gitHead();
+  let text = `## Side by side with ZooKeeper and etcd: \`scripts/compare\`\n\n`;
+  text +=
+    `Written by \`scripts/compare${settings.quick ? " --quick" : ""}\` on ${
+      started.toISOString().slice(0, 16).replace("T", " ")
+    } UTC ` +
+    `(commit ${commit}, ${num(minutes, 1)} minutes). Machine: ${machineFacts()}. Software: ` +
+    Object.entries(software).map(([k, v]) => `${k} ${v}`).join(", ") + ".\n\n";
+  text += `### Method\n\n` +
+    `- One system at a time on 127.0.0.1, data on the real disk, fsync on everywhere, default ` +
+    `settings otherwise: ZooKeeper with tickTime 2000, initLimit 10, syncLimit 5, forceSync=yes ` +
+    `and zkServer.sh's heap (-Xmx1000m); Corral's compiled binary with tickTime 2000; etcd's ` +
+    `defaults.\n` +
+    `- The load generator is \`corral bench\`, a separate process. ZooKeeper and Corral get the ` +
+    `same ZooKeeper-protocol client (the columns "ops/s" below); Corral also gets its own CBOR ` +
+    `client; etcd gets its JSON gateway over HTTP/1.1 keep-alive.\n` +
+    `- Closed loop: each session has its own connection and one request outstanding. Sessions ` +
+    `all talk to the leader. Each cell has ${settings.warmupS} s of warm-up and then a measured ` +
+    `window of ${settings.windowS} s. Only requests answered inside the window count.\n` +
+    `- Workloads: write is a setData of 100 B on the session's own node; read is a getData of ` +
+    `that node; mixed is 9 reads then 1 write; create is a persistent-sequential create under ` +
+    `one parent. etcd has no sequential keys, so its create puts a fresh key.\n` +
+    `- Startup is the time from spawning every node to the first request any node answers (a ` +
+    `getData of "/", or a range for etcd), as a median of ${settings.startups} starts. RSS is ` +
+    `VmRSS from /proc, idle (2 s after startup) and after the whole grid.\n` +
+    `- Failover: open-loop write probes send a write to every server every 5 ms. The leader is ` +
+    `killed (SIGKILL) or paused (SIGSTOP) at t0. The figure is t0 to the first acknowledgement ` +
+    `of a write sent at or after t0, over the surviving servers' probes. The killed node is ` +
+    `then restarted, or the paused one resumed, before the next round. ${settings.rounds} ` +
+    `rounds of each.\n\n`;
+  text += `### Targets\n\n` + row(["target", "goal", "measured", "met"]) +
+    row(["---", "---", "---", "---"]);
+  for (const t of targets(cells, byId)) {
+    text += row([t.what, t.goal, t.measured, t.met === null ? "–" : t.met ? "yes" : "**no**"]);
+  }
+  text += `\n### Three nodes, sessions on the leader\n\n`;
+  text += throughputTable(cells, "corral3", "zk3", [
+    { id: "corral3", protocol: "cbor", name: "Corral CBOR" },
+    { id: "etcd3", protocol: "etcd", name: "etcd" },
+  ]);
+  text += `\n### Standalone\n\n`;
+  text += throughputTable(cells, "corral1", "zk1", [
+    { id: "corral1", protocol: "cbor", name: "Corral CBOR" },
+  ]);
+  text += `\n### Startup, memory and failover\n\n` +
+    row([
+      "system",
+      "startup ms, median (each)",
+      "idle RSS MiB per node",
+      "RSS MiB after load per node",
+      "kill -9 failover ms, median (each)",
+      "SIGSTOP failover ms, median (each)",
+    ]) +
+    row(["---", "--:", "--:", "--:", "--:", "--:"]);
+  for (const r of reports) {
+    text += row([
+      r.label,
+      stats(r.startupMs).text,
+      r.idleRssMiB.map((v) => num(v)).join(", "),
+      r.loadedRssMiB.map((v) => num(v)).join(", "),
+      stats(r.failover.kill).text,
+      stats(r.failover.stop).text,
+    ]);
+  }
+  text += `\n### Server CPU during the grid\n\n` +
+    `Percent of one core per node, at 32 sessions (the leader is the node the sessions use).\n\n` +
+    row(["system", "protocol", ...gridWorkloads]) +
+    row(["---", "---", ...gridWorkloads.map(() => "--:")]);
+  for (const r of reports) {
+    for (const protocol of ["zk", "cbor", "etcd"] as BenchProtocol[]) {
+      const rowCells = gridWorkloads.map((w) => {
+        const cell = cellOf(cells, r.id, protocol, w, 32);
+        return cell ? cell.servers.map((s) => num(s.cpuPercent)).join(" / ") : null;
+      });
+      if (rowCells.every((c) => c === null)) continue;
+      text += row([r.label, protocol, ...rowCells.map((c) => c ?? "–")]);
+    }
+  }
+  text += `\n### Caveats\n\n` +
+    `- Two cores host the servers and the load generator together: a three-node system runs ` +
+    `three server processes on them, so these figures measure CPU efficiency as much as ` +
+    `protocol design. On separate machines the network adds latency and the CPU limit goes.\n` +
+    `- One short window per cell; this machine's results swing by up to ±30 % between runs. ` +
+    `Compare ratios from the same run, not figures across runs.\n` +
+    `- The JVM warms up during the first cells; each cell has its own warm-up, but ZooKeeper's ` +
+    `first cells may still be slower than a long-running server's.\n` +
+    `- etcd is reached through its HTTP gateway, which costs more per request than its gRPC API; ` +
+    `its figures are for orientation, not a judgement of etcd.\n`;
+  return text;
+}
+
+function gitHead(): string {
+  try {
+    const out = new Deno.Command("git", {
+      args: ["-C", repoRoot, "rev-parse", "--short", "HEAD"],
+      stdout: "piped",
+      stderr: "null",
+    }).outputSync();
+    return new TextDecoder().decode(out.stdout).trim() || "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+/** Replaces the text between the compare markers of docs/PERFORMANCE.md with `section`. */
+function writeIntoPerformanceDoc(section: string): string {
+  const path = `${repoRoot}docs/PERFORMANCE.md`;
+  const begin = "<!-- compare:begin -->";
+  const end = "<!-- compare:end -->";
+  const doc = readFileSync(path, "utf8");
+  const from = doc.indexOf(begin);
+  const to = doc.indexOf(end);
+  if (from < 0 || to < from) throw new Error(`${path} has no ${begin} … ${end} markers`);
+  writeFileSync(path, `${doc.slice(0, from + begin.length)}\n${section}${doc.slice(to)}`);
+  return path;
+}
+
+async function main(): Promise<number> {
+  const settings = settingsFrom();
+  if (typeof settings === "number") return settings;
+  const started = new Date();
+  const t0 = performance.now();
+  const watchdog = setTimeout(() => {
+    log(`over --max-minutes ${settings.maxMinutes}: stopping everything`);
+    stopAllSystems().finally(() => Deno.exit(1));
+  }, settings.maxMinutes * 60_000);
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(signal, () => {
+      log(`${signal}: stopping everything`);
+      stopAllSystems().finally(() => Deno.exit(130));
+    });
+  }
+  await installMissing();
+  const software = await versions();
+  const binary = `${repoRoot}dist/corral`;
+  const workDir = `${repoRoot}.tmp/compare`;
+  rmSync(workDir, { recursive: true, force: true });
+  mkdirSync(workDir, { recursive: true });
+  const cells: Cell[] = [];
+  const reports: SystemReport[] = [];
+  try {
+    for (const plan of plans(settings.quick, binary)) {
+      if (!settings.systems.includes(plan.id)) continue;
+      reports.push(await measureSystem(plan, binary, workDir, settings, cells));
+    }
+  } finally {
+    await stopAllSystems();
+    clearTimeout(watchdog);
+  }
+  const minutes = (performance.now() - t0) / 60_000;
+  const text = report(cells, reports, settings, software, started, minutes);
+  console.log(text);
+  if (settings.json !== null) {
+    writeFileSync(settings.json, JSON.stringify({ settings, software, reports, cells }, null, 2));
+  }
+  if (settings.write) log(`wrote ${writeIntoPerformanceDoc(text)}`);
+  log(`done in ${num(minutes, 1)} minutes`);
+  return 0;
+}
+
+if (import.meta.main) {
+  let code = 1;
+  try {
+    code = await main();
+  } catch (error) {
+    log(`failed: ${error instanceof Error ? error.stack : String(error)}`);
+    await stopAllSystems();
+  }
+  Deno.exit(code);
+}
