@@ -100,7 +100,10 @@ export async function openSessions(
   try {
     for (let first = 0; first < count; first += batch) {
       const indexes = Array.from({ length: Math.min(batch, count - first) }, (_, i) => first + i);
-      sessions.push(...await Promise.all(indexes.map((i) => target.open(i))));
+      const opened = await Promise.allSettled(indexes.map((i) => target.open(i)));
+      for (const result of opened) if (result.status === "fulfilled") sessions.push(result.value);
+      const failed = opened.find((result) => result.status === "rejected");
+      if (failed) throw failed.reason;
     }
   } catch (error) {
     await closeSessions(sessions);
@@ -215,8 +218,11 @@ async function closedLoop(
     const sentAt = performance.now();
     const error = await opOf(session, options.workload, n);
     tally.done(sentAt, performance.now(), error);
-    // A session whose connection is gone fails at once; do not spin on it.
-    if (error === "ConnectionLoss") await new Promise((r) => setTimeout(r, 10));
+    // An error may come back without any I/O (a lost connection, an expired session): yield to
+    // the event loop, or a lane failing at once would starve the timer that ends the window.
+    if (error !== null) {
+      await new Promise((r) => setTimeout(r, error === "ConnectionLoss" ? 10 : 0));
+    }
   }
 }
 

@@ -113,7 +113,17 @@ class ZkTarget implements BenchTarget {
   async open(index: number): Promise<BenchSession> {
     const session = await this.#connect(index);
     const path = sessionKey(index);
-    await createIfMissing(session, path, this.value);
+    try {
+      // A node left by an earlier run keeps its old value: set this run's.
+      await createIfMissing(session, path, this.value);
+      const reply = await session.call({ op: "setData", path, data: this.value, version: -1 });
+      if (reply.err !== KeeperCode.Ok) {
+        throw new Error(`setData ${path}: ${zkErrorName(reply.err)}`);
+      }
+    } catch (error) {
+      session.drop();
+      throw error;
+    }
     const write: ZkRequest = { op: "setData", path, data: this.value, version: -1 };
     const read: ZkRequest = { op: "getData", path, watch: false };
     const create: ZkRequest = {
@@ -179,8 +189,13 @@ class CborTarget implements BenchTarget {
   async open(index: number): Promise<BenchSession> {
     const client = await this.#connect(index);
     const path = sessionKey(index);
-    await cborCreateIfMissing(client, path);
-    await client.setData(path, this.value);
+    try {
+      await cborCreateIfMissing(client, path);
+      await client.setData(path, this.value);
+    } catch (error) {
+      await client.close();
+      throw error;
+    }
     return {
       write: () => cborOutcome(client.setData(path, this.value)),
       read: () => cborOutcome(client.getData(path)),

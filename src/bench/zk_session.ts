@@ -87,12 +87,16 @@ export class ZkBenchSession {
       resume?.passwd ?? new Uint8Array(16),
     ));
     const limit = options.connectTimeoutMs ?? 10_000;
-    const timer = setTimeout(() => session.#fail("no handshake answer in time"), limit);
+    const timer = setTimeout(() => {
+      session.#fail("no handshake answer in time");
+      session.#socket?.close();
+    }, limit);
     try {
       await answered;
     } finally {
       clearTimeout(timer);
     }
+    if (session.closed) throw new ZkConnectionLost("connection closed right after the handshake");
     // Ping at a third of the timeout when the session has sent nothing since the last tick.
     session.#timer = setInterval(() => session.#tick(), Math.max(100, session.timeoutMs / 3));
     return session;

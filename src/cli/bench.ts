@@ -48,11 +48,17 @@ function positiveIntegers(text: string, name: string, max: number): number[] {
   });
 }
 
-function seconds(text: string | undefined, fallback: number, name: string, max: number): number {
+function seconds(
+  text: string | undefined,
+  fallback: number,
+  name: string,
+  range: { zeroAllowed: boolean; max: number },
+): number {
   if (text === undefined) return fallback * 1000;
   const value = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text) || value > max) {
-    throw new UsageError(`--${name}: "${text}" is not a number of seconds from 0 to ${max}`);
+  if (!/^\d+(\.\d+)?$/.test(text) || value > range.max || (value === 0 && !range.zeroAllowed)) {
+    const from = range.zeroAllowed ? "from 0" : "above 0";
+    throw new UsageError(`--${name}: "${text}" is not a number of seconds ${from} to ${range.max}`);
   }
   return value * 1000;
 }
@@ -61,6 +67,15 @@ function integerIn(value: number | undefined, fallback: number, name: string, mi
   if (value === undefined) return fallback;
   if (value < min) throw new UsageError(`--${name} must be at least ${min}`);
   return value;
+}
+
+/** Largest --value-bytes: far above any server's limit (ZooKeeper's and Corral's are 1 MiB). */
+const valueBytesMax = 64 * 1024 * 1024;
+
+function valueBytesOf(value: number | undefined): number {
+  const bytes = integerIn(value, 100, "value-bytes", 0);
+  if (bytes > valueBytesMax) throw new UsageError(`--value-bytes must be at most ${valueBytesMax}`);
+  return bytes;
 }
 
 function planOf(argv: readonly string[]): BenchPlan | "help" {
@@ -92,10 +107,13 @@ function planOf(argv: readonly string[]): BenchPlan | "help" {
     sessions: positiveIntegers(args.str("sessions") ?? "1,8,32,128", "sessions", 10_000),
     depth: integerIn(args.int("depth"), 1, "depth", 1),
     rate: integerIn(args.int("rate"), 0, "rate", 1),
-    warmupMs: seconds(args.str("warmup"), 2, "warmup", durationSMax),
-    durationMs: seconds(args.str("duration"), 10, "duration", durationSMax) || 1000,
+    warmupMs: seconds(args.str("warmup"), 2, "warmup", { zeroAllowed: true, max: durationSMax }),
+    durationMs: seconds(args.str("duration"), 10, "duration", {
+      zeroAllowed: false,
+      max: durationSMax,
+    }),
     maxOps: integerIn(args.int("max-ops"), 5_000_000, "max-ops", 1),
-    valueBytes: integerIn(args.int("value-bytes"), 100, "value-bytes", 0),
+    valueBytes: valueBytesOf(args.int("value-bytes")),
     pids: args.str("pid") === undefined ? [] : positiveIntegers(args.str("pid")!, "pid", 2 ** 22),
     json: args.bool("json"),
   };
