@@ -11,7 +11,7 @@
  * @module
  */
 import { assert } from "../assert.ts";
-import type { TxnRecord } from "../tree/txn.ts";
+import type { Txn, TxnRecord } from "../tree/txn.ts";
 import { zxidEpoch } from "../tree/txn.ts";
 import { Election, type ElectionOutput } from "./election.ts";
 import type { PeerMessage } from "./messages.ts";
@@ -39,6 +39,11 @@ export interface PeerOptions {
   syncLimitTicks?: number;
   /** Most records kept for DIFF; a learner further behind gets a SNAP. Default 100,000. */
   historyRecordsMax?: number;
+  /**
+   * Most bytes of txn data (values, paths, ACLs: see {@linkcode txnRecordBytes}) kept for DIFF,
+   * so that large values cannot make the history hold gigabytes. Default 64 MiB.
+   */
+  historyBytesMax?: number;
   /** A consistent image of the host's applied state, for SNAP (the host captures it). */
   captureImage: () => unknown;
 }
@@ -115,6 +120,8 @@ export class Peer {
   readonly membership: Membership;
   #epochs: PeerEpochs;
   #history: TxnRecord[];
+  /** Sum of {@linkcode txnRecordBytes} over `#history`. */
+  #historyBytes = 0;
   #baseZxid: number;
   /** Last zxid logged durably by this peer. */
   #loggedZxid: number;
@@ -160,6 +167,7 @@ export class Peer {
     this.#epochs = { ...options.epochs };
     this.#baseZxid = options.baseZxid;
     this.#history = [...options.history];
+    this.#historyBytes = this.#history.reduce((sum, r) => sum + txnRecordBytes(r), 0);
     this.#lastZxid = this.#history.at(-1)?.zxid ?? options.baseZxid;
     this.#loggedZxid = this.#lastZxid;
     this.#committedZxid = this.#lastZxid;
@@ -169,6 +177,7 @@ export class Peer {
       initLimitTicks: options.initLimitTicks ?? 10,
       syncLimitTicks: options.syncLimitTicks ?? 5,
       historyRecordsMax: options.historyRecordsMax ?? 100_000,
+      historyBytesMax: options.historyBytesMax ?? 64 * 1024 * 1024,
       captureImage: options.captureImage,
     };
   }
@@ -569,6 +578,7 @@ export class Peer {
         this.#out.push({ type: "installSnapshot", zxid: msg.zxid, image: msg.image });
         this.#logWrites = [];
         this.#history = [];
+        this.#historyBytes = 0;
         this.#baseZxid = msg.zxid;
         this.#lastZxid = this.#loggedZxid = this.#committedZxid = msg.zxid;
         return;
@@ -630,6 +640,7 @@ export class Peer {
   #truncate(zxid: number): void {
     assert(zxid >= this.#baseZxid, "a TRUNC never reaches below our snapshot");
     this.#history = this.#history.filter((r) => r.zxid <= zxid);
+    this.#historyBytes = this.#history.reduce((sum, r) => sum + txnRecordBytes(r), 0);
     this.#lastZxid = this.#loggedZxid = zxid;
     // Truncated txns may have been applied by the host at recovery: it rebuilds to `zxid`.
     this.#committedZxid = Math.min(this.#committedZxid, zxid);
@@ -642,23 +653,38 @@ export class Peer {
   #append(record: TxnRecord): void {
     assert(record.zxid > this.#lastZxid, `zxid ${record.zxid} follows ${this.#lastZxid}`);
     this.#history.push(record);
+    this.#historyBytes += txnRecordBytes(record);
     this.#lastZxid = record.zxid;
     this.#trimHistory();
   }
 
   /**
-   * Keeps at most `historyRecordsMax` records for DIFF (plus a slack of an eighth, so the front of
-   * the array is cut in chunks rather than one record per append), dropping only committed ones:
-   * an uncommitted record must stay until it commits, or its commit could not hand it to the host
-   * (found by the simulator: a follower skipped committed txns).
+   * Keeps at most `historyRecordsMax` records and `historyBytesMax` bytes for DIFF, each with a
+   * slack of an eighth so the front of the array is cut in chunks rather than one record per
+   * append. Only committed records are dropped: an uncommitted one must stay until it commits, or
+   * its commit could not hand it to the host (found by the simulator: a follower skipped
+   * committed txns).
    */
   #trimHistory(): void {
     const max = this.#options.historyRecordsMax;
-    if (this.#history.length <= max + Math.floor(max / 8)) return;
-    const drop = Math.min(this.#history.length - max, this.#indexAfter(this.#committedZxid));
-    if (drop <= 0) return;
+    const bytesMax = this.#options.historyBytesMax;
+    const overRecords = this.#history.length > max + Math.floor(max / 8);
+    const overBytes = this.#historyBytes > bytesMax;
+    if (!overRecords && !overBytes) return;
+    const committed = this.#indexAfter(this.#committedZxid);
+    let drop = 0;
+    let bytes = this.#historyBytes;
+    const keepBytes = bytesMax - Math.floor(bytesMax / 8);
+    while (
+      drop < committed && (this.#history.length - drop > max || (overBytes && bytes > keepBytes))
+    ) {
+      bytes -= txnRecordBytes(this.#history[drop]);
+      drop++;
+    }
+    if (drop === 0) return;
     this.#baseZxid = this.#history[drop - 1].zxid;
     this.#history.splice(0, drop);
+    this.#historyBytes = bytes;
   }
 
   /** Index of the first history record whose zxid is above `zxid` (the length if none). */
@@ -814,5 +840,36 @@ export class Peer {
   #send(to: ServerId, msg: PeerMessage): void {
     if (to === this.myId) return;
     this.#out.push({ type: "send", to, msg });
+  }
+}
+
+/**
+ * What a record weighs in the DIFF history, roughly: its values, paths and ACL ids plus a fixed
+ * overhead per txn. Only needs to be proportional to the memory the record holds.
+ */
+export function txnRecordBytes(record: TxnRecord): number {
+  return txnBytes(record.txn);
+}
+
+function txnBytes(txn: Txn): number {
+  const overhead = 64;
+  switch (txn.type) {
+    case "create":
+      return overhead + txn.path.length + txn.data.byteLength +
+        txn.acl.reduce((sum, a) => sum + a.id.length + a.scheme.length + 8, 0);
+    case "setData":
+      return overhead + txn.path.length + txn.data.byteLength;
+    case "setACL":
+      return overhead + txn.path.length +
+        txn.acl.reduce((sum, a) => sum + a.id.length + a.scheme.length + 8, 0);
+    case "delete":
+    case "check":
+      return overhead + txn.path.length;
+    case "multi":
+      return overhead + txn.txns.reduce((sum, t) => sum + txnBytes(t), 0);
+    case "createSession":
+      return overhead + txn.password.byteLength;
+    case "closeSession":
+      return overhead;
   }
 }

@@ -46,6 +46,7 @@ export class Host {
       initLimitTicks: 10,
       syncLimitTicks: 5,
       historyRecordsMax: this.cluster.historyRecordsMax,
+      historyBytesMax: this.cluster.historyBytesMax,
       captureImage: () => ({ applied: [...this.applied] }),
     });
   }
@@ -74,6 +75,8 @@ export class Cluster {
     readonly historyRecordsMax = 1000,
     /** Seeded bugs for the property twins: a host that ignores TRUNC. */
     readonly bugs: { ignoreTrunc?: boolean } = {},
+    /** The peers' historyBytesMax (undefined: the default). */
+    readonly historyBytesMax?: number,
   ) {
     this.membership = { voters, observers };
     for (const id of [...voters, ...observers]) this.hosts.set(id, new Host(id, this));
@@ -219,7 +222,8 @@ export class Cluster {
    * Has the leader propose `count` txns (check ops on /), then delivers unless told not to (to
    * crash the leader while its proposals are still on the wire). Returns their zxids.
    */
-  propose(count: number, options: { deliver?: boolean } = {}): number[] {
+  /** Proposes `count` txns: checks, or setData of `dataBytes` bytes when that is given. */
+  propose(count: number, options: { deliver?: boolean; dataBytes?: number } = {}): number[] {
     const leader = this.leader();
     assert.ok(leader, "a serving leader");
     const epoch = leader.peer.status.epochs.currentEpoch;
@@ -231,7 +235,12 @@ export class Cluster {
         zxid: makeZxid(epoch, counter),
         timeMs: 0,
         sessionId: 0,
-        txn: { type: "check", path: "/", version: -1 },
+        txn: options.dataBytes === undefined ? { type: "check", path: "/", version: -1 } : {
+          type: "setData",
+          path: "/",
+          data: new Uint8Array(options.dataBytes),
+          version: counter,
+        },
       });
     }
     this.#carryOut(leader, leader.peer.step({ type: "propose", records }));
