@@ -698,6 +698,18 @@ function nodeDir(dir: string, index: number): string {
   return path;
 }
 
+/**
+ * The folder of node `index` and its data dir, created, with ZooKeeper's `myid` file in the data
+ * dir when there is more than one node (ZooKeeper and Corral read it from there).
+ */
+function zkStyleDirs(dir: string, index: number, nodes: number): { home: string; dataDir: string } {
+  const home = nodeDir(dir, index);
+  const dataDir = join(home, "data");
+  mkdirSync(dataDir, { recursive: true });
+  if (nodes > 1) writeFileSync(join(dataDir, "myid"), `${index + 1}\n`);
+  return { home, dataDir };
+}
+
 /** `server.N=127.0.0.1:P1:P2` for every node, from ports `[client, peer, election, ...]`. */
 function memberLines(ports: number[][], peerAt: number): string[] {
   if (ports.length === 1) return [];
@@ -740,10 +752,7 @@ export async function startZooKeeper(workDir: string, nodes: 1 | 3): Promise<Sys
     portsPerNode: 3,
     prober: () => new ZkProtocolProber(),
     prepare(index, dir, ports) {
-      const home = nodeDir(dir, index);
-      const dataDir = join(home, "data");
-      mkdirSync(dataDir, { recursive: true });
-      if (nodes > 1) writeFileSync(join(dataDir, "myid"), `${index + 1}\n`);
+      const { home, dataDir } = zkStyleDirs(dir, index, nodes);
       const config = join(home, "zoo.cfg");
       writeLines(config, zooCfg(dataDir, ports[index][0], memberLines(ports, 1)));
       // No SLF4J binding on the class path: ZooKeeper logs nothing (as zk_server.sh runs it).
@@ -834,10 +843,7 @@ export async function startCorral(workDir: string, nodes: 1 | 3, binary: string)
     portsPerNode: 4,
     prober: () => new ZkProtocolProber(),
     prepare(index, dir, ports) {
-      const home = nodeDir(dir, index);
-      const dataDir = join(home, "data");
-      mkdirSync(dataDir, { recursive: true });
-      if (nodes > 1) writeFileSync(join(dataDir, "myid"), `${index + 1}\n`);
+      const { home, dataDir } = zkStyleDirs(dir, index, nodes);
       const [cbor, client] = ports[index];
       const config = join(home, "corral.cfg");
       writeLines(config, [
