@@ -853,6 +853,8 @@ export async function startCorral(workDir: string, nodes: 1 | 3, binary: string)
         `clientPort=${client}`,
         "clientPortAddress=127.0.0.1",
         "4lw.commands.whitelist=*",
+        // As for ZooKeeper above: the load generator opens up to 128 sessions from 127.0.0.1.
+        "maxClientCnxns=0",
         ...memberLines(ports, 2),
       ]);
       return {

@@ -13,7 +13,7 @@
  * the raw results as JSON (`--json FILE`). Every process it started is stopped on every exit path.
  *
  * Usage: `compare.ts [--quick] [--warmup S] [--window S] [--rounds N] [--startups N]
- * [--systems LIST] [--json FILE] [--no-write] [--max-minutes M] [--keep]`
+ * [--systems LIST] [--create-ops N] [--json FILE] [--no-write] [--max-minutes M] [--keep]`
  * @module
  */
 import { spawn } from "node:child_process";
@@ -37,7 +37,7 @@ import {
 
 const usage = "usage: scripts/compare [--quick] [--warmup S (1)] [--window S (2.5)] " +
   "[--rounds N (3)] [--startups N (3)] [--systems zk1,zk3,etcd3,corral1,corral3] [--json FILE] " +
-  "[--no-write] [--max-minutes M (20)] [--keep]";
+  "[--create-ops N (5000)] [--no-write] [--max-minutes M (20)] [--keep]";
 
 /** The systems of a comparison, by id. */
 const systemIds = ["corral3", "zk3", "etcd3", "corral1", "zk1"] as const;
@@ -104,6 +104,9 @@ interface Cell {
   result: BenchResult;
 }
 
+/** Grids or rounds that failed, for the report. */
+const failures: string[] = [];
+
 /** Everything measured of one system. */
 interface SystemReport {
   id: SystemId;
@@ -126,6 +129,8 @@ interface Settings {
   write: boolean;
   maxMinutes: number;
   keep: boolean;
+  /** Creates counted per create cell (the window ends there). */
+  createOps: number;
 }
 
 function settingsFrom(): Settings | number {
@@ -140,6 +145,7 @@ function settingsFrom(): Settings | number {
     "no-write": { type: "boolean" },
     "max-minutes": { type: "string" },
     keep: { type: "boolean" },
+    "create-ops": { type: "string" },
   });
   if (typeof values === "number") return values;
   const seconds = (text: unknown, fallback: number, name: string) => {
@@ -187,6 +193,14 @@ function settingsFrom(): Settings | number {
       1,
     ),
     keep: values.keep === true,
+    createOps: integerFlag(
+      "compare",
+      usage,
+      values["create-ops"] as string | undefined,
+      quick ? 2_000 : 5_000,
+      "create-ops",
+      1,
+    ),
   };
 }
 
@@ -197,8 +211,12 @@ function log(line: string): void {
   console.error(`compare: ${line}`);
 }
 
-/** Runs `dist/corral bench` as its own process and returns its JSON results. */
-function bench(
+/**
+ * Runs the grid with `dist/corral bench` as its own process and returns its JSON results. Create
+ * cells end after `settings.createOps` creates (and warm up for only 0.2 s), so that every system
+ * ends the grid holding about the same number of znodes: "RSS after the same load".
+ */
+async function bench(
   binary: string,
   protocol: BenchProtocol,
   server: string,
@@ -206,24 +224,39 @@ function bench(
   pids: number[],
   settings: Settings,
 ): Promise<BenchResult[]> {
-  const args = [
-    "bench",
-    "--json",
-    "--protocol",
-    protocol,
-    "--server",
-    server,
-    "--workload",
-    gridWorkloads.join(","),
+  const common = ["bench", "--json", "--protocol", protocol, "--server", server];
+  const grid = [
     "--sessions",
     sessions.join(","),
-    "--warmup",
-    String(settings.warmupS),
     "--duration",
     String(settings.windowS),
     "--pid",
     pids.join(","),
   ];
+  const timed = gridWorkloads.filter((w) => w !== "create").join(",");
+  return [
+    ...await benchProcess(binary, [
+      ...common,
+      "--workload",
+      timed,
+      "--warmup",
+      String(settings.warmupS),
+      ...grid,
+    ]),
+    ...await benchProcess(binary, [
+      ...common,
+      "--workload",
+      "create",
+      "--warmup",
+      "0.2",
+      "--max-ops",
+      String(settings.createOps),
+      ...grid,
+    ]),
+  ];
+}
+
+function benchProcess(binary: string, args: string[]): Promise<BenchResult[]> {
   return new Promise((resolve, reject) => {
     const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
@@ -322,7 +355,15 @@ async function measureSystem(
           sessions.join(",")
         }, on n${leader.index}`,
       );
-      const results = await bench(binary, protocol, `127.0.0.1:${port}`, sessions, pids, settings);
+      let results: BenchResult[];
+      try {
+        results = await bench(binary, protocol, `127.0.0.1:${port}`, sessions, pids, settings);
+      } catch (error) {
+        // One failed grid must not throw away the rest of the run: the report names it.
+        failures.push(`${system.label}, ${protocol} protocol: ${(error as Error).message}`);
+        log(`  failed: ${(error as Error).message}`);
+        continue;
+      }
       for (const result of results) {
         cells.push({ system: plan.id, protocol, result });
         log(
@@ -561,7 +602,8 @@ function report(
     `- One system at a time on 127.0.0.1, data on the real disk, fsync on everywhere, default ` +
     `settings otherwise: ZooKeeper with tickTime 2000, initLimit 10, syncLimit 5, forceSync=yes ` +
     `and zkServer.sh's heap (-Xmx1000m); Corral's compiled binary with tickTime 2000; etcd's ` +
-    `defaults.\n` +
+    `defaults. ZooKeeper and Corral both get maxClientCnxns=0, since up to 128 sessions come ` +
+    `from 127.0.0.1.\n` +
     `- The load generator is \`corral bench\`, a separate process. ZooKeeper and Corral get the ` +
     `same ZooKeeper-protocol client (the columns "ops/s" below); Corral also gets its own CBOR ` +
     `client; etcd gets its JSON gateway over HTTP/1.1 keep-alive.\n` +
@@ -570,7 +612,9 @@ function report(
     `window of ${settings.windowS} s. Only requests answered inside the window count.\n` +
     `- Workloads: write is a setData of 100 B on the session's own node; read is a getData of ` +
     `that node; mixed is 9 reads then 1 write; create is a persistent-sequential create under ` +
-    `one parent. etcd has no sequential keys, so its create puts a fresh key.\n` +
+    `one parent; its cells end after ${settings.createOps} creates (0.2 s of warm-up), so every ` +
+    `system ends the grid holding about as many znodes, and RSS is compared after the same ` +
+    `load. etcd has no sequential keys, so its create puts a fresh key.\n` +
     `- Startup is the time from spawning every node to the first request any node answers (a ` +
     `getData of "/", or a range for etcd), as a median of ${settings.startups} starts. RSS is ` +
     `VmRSS from /proc, idle (2 s after startup) and after the whole grid.\n` +
@@ -626,6 +670,9 @@ function report(
       if (rowCells.every((c) => c === null)) continue;
       text += row([r.label, protocol, ...rowCells.map((c) => c ?? "–")]);
     }
+  }
+  if (failures.length > 0) {
+    text += `\n### Failures\n\n` + failures.map((f) => `- ${f}\n`).join("");
   }
   text += `\n### Caveats\n\n` +
     `- Two cores host the servers and the load generator together: a three-node system runs ` +
