@@ -18,6 +18,7 @@ import { recordToBody } from "../../src/storage/codec.ts";
 import { CorruptionError, type Recovered } from "../../src/storage/types.ts";
 import { inspectDataDir } from "../../src/storage/inspect.ts";
 import { scanLog } from "../../src/storage/log_scan.ts";
+import { DataTree } from "../../src/tree/data_tree.ts";
 import type { TxnRecord } from "../../src/tree/txn.ts";
 import { imageAfter, normalise, txnRecords } from "./contract.ts";
 
@@ -774,4 +775,43 @@ Deno.test({
       await store.close();
     });
   },
+});
+
+Deno.test("FileStore.saveSnapshot() of a large tree gives the event loop a turn between chunks", async () => {
+  // 20,000 nodes are 20 chunks. With a slice of 0 ms the save yields after every chunk, so a
+  // timer chain running meanwhile gets at least that many turns; yielding only for the file's
+  // I/O (open, a write per MiB, sync, close) would give it a handful.
+  const tree = new DataTree();
+  const acl = [{ perms: 31, scheme: "world", id: "anyone" }];
+  for (let i = 1; i <= 20_000; i++) {
+    tree.apply({
+      zxid: i,
+      timeMs: 0,
+      sessionId: 0,
+      txn: {
+        type: "create",
+        path: `/n${i}`,
+        data: new Uint8Array(100),
+        acl,
+        ephemeralOwner: 0,
+        parentCversion: i,
+      },
+    });
+  }
+  const image = { zxid: tree.lastZxid, nodes: tree.exportNodes(), sessions: [] };
+  await withDir(async (dir) => {
+    const { store } = await openStore(dir, { snapshotSliceMs: 0 });
+    let turns = 0;
+    let running = true;
+    const tick = () => {
+      if (!running) return;
+      turns++;
+      setTimeout(tick, 0);
+    };
+    setTimeout(tick, 0);
+    await store.saveSnapshot(image);
+    running = false;
+    await store.close();
+    assert.ok(turns >= 20, `the timer chain ran ${turns} times during the save`);
+  });
 });
