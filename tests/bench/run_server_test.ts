@@ -14,16 +14,8 @@ import {
 } from "../../src/bench/targets.ts";
 import { connect } from "../../src/client/mod.ts";
 import { defaultAdapter } from "../../src/net/mod.ts";
-import { type CorralServer, startServer } from "../../src/server/server.ts";
-
-async function withServer(run: (server: CorralServer) => Promise<void>): Promise<void> {
-  const server = await startServer({ port: 0, zkPort: 0, hostname: "127.0.0.1" });
-  try {
-    await run(server);
-  } finally {
-    await server.close();
-  }
-}
+import type { CorralServer } from "../../src/server/server.ts";
+import { withServer } from "./_server.ts";
 
 function portOf(server: CorralServer, protocol: BenchProtocol): number {
   return protocol === "zk" ? server.zkPort! : server.port;

@@ -9,6 +9,7 @@ import { runBench } from "../../src/bench/run.ts";
 import { benchRoot, benchSeqParent, benchTarget, parseAddresses } from "../../src/bench/targets.ts";
 import { defaultAdapter } from "../../src/net/mod.ts";
 import { startServer } from "../../src/server/server.ts";
+import { fourLetterWord } from "../server/_zk_client.ts";
 
 Deno.test("parseAddresses: HOST:PORT lists, IPv6 in brackets, spaces around entries", () => {
   assert.deepEqual(parseAddresses("127.0.0.1:2181"), [{ hostname: "127.0.0.1", port: 2181 }]);
@@ -139,17 +140,7 @@ Deno.test("etcd target: an HTTP failure is an error named by its status, a dead 
 
 /** "Connections: N" of the ZooKeeper port's srvr word. */
 async function zkConnections(port: number): Promise<number> {
-  const adapter = await defaultAdapter();
-  const chunks: number[] = [];
-  let closed!: () => void;
-  const done = new Promise<void>((resolve) => closed = resolve);
-  const socket = await adapter.connect({ hostname: "127.0.0.1", port }, () => ({
-    data: (chunk) => chunks.push(...chunk),
-    close: () => closed(),
-  }));
-  socket.write(new TextEncoder().encode("srvr"));
-  await done;
-  const text = new TextDecoder().decode(new Uint8Array(chunks));
+  const text = await fourLetterWord(port, "srvr");
   return Number(/^Connections: (\d+)$/m.exec(text)![1]);
 }
 

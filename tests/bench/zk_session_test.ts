@@ -7,7 +7,8 @@
 import assert from "../assert.ts";
 import { ZkBenchSession, ZkConnectionLost, zkErrorName } from "../../src/bench/zk_session.ts";
 import { defaultAdapter } from "../../src/net/mod.ts";
-import { type CorralServer, startServer } from "../../src/server/server.ts";
+import { startServer } from "../../src/server/server.ts";
+import { withServer } from "./_server.ts";
 import { CreateFlag, KeeperCode } from "../../src/zk/codes.ts";
 import type { ZkRequest } from "../../src/zk/records.ts";
 import { sessionIdOf, startFakeZk, until, within } from "./_fake_zk.ts";
@@ -17,15 +18,6 @@ const bytes = (n: number) => new Uint8Array(n).fill(0x61);
 
 function create(path: string, flags: number = CreateFlag.persistent): ZkRequest {
   return { op: "create", path, data: bytes(3), acl: open, flags };
-}
-
-async function withServer(run: (server: CorralServer) => Promise<void>): Promise<void> {
-  const server = await startServer({ port: 0, zkPort: 0, hostname: "127.0.0.1" });
-  try {
-    await run(server);
-  } finally {
-    await server.close();
-  }
 }
 
 function isLost(pattern: RegExp): (error: unknown) => boolean {

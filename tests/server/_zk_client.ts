@@ -143,3 +143,18 @@ export class ZkTestClient {
     }
   }
 }
+
+/** Sends four-letter word `word` to the ZooKeeper port; returns all the server wrote before closing. */
+export async function fourLetterWord(port: number, word: string): Promise<string> {
+  const adapter = await defaultAdapter();
+  const chunks: number[] = [];
+  let closed!: () => void;
+  const done = new Promise<void>((resolve) => closed = resolve);
+  const socket = await adapter.connect({ hostname: "127.0.0.1", port }, () => ({
+    data: (chunk) => chunks.push(...chunk),
+    close: () => closed(),
+  }));
+  socket.write(new TextEncoder().encode(word));
+  await done;
+  return new TextDecoder().decode(new Uint8Array(chunks));
+}

@@ -4,27 +4,14 @@
  * @module
  */
 import assert from "../assert.ts";
-import { defaultAdapter } from "../../src/net/mod.ts";
 import { parseFourLetterAllowList } from "../../src/server/four_letter.ts";
 import { startServer } from "../../src/server/server.ts";
-import { ZkTestClient } from "./_zk_client.ts";
+import { fourLetterWord, ZkTestClient } from "./_zk_client.ts";
 
 const open = [{ perms: 31, scheme: "world", id: "anyone" }];
 
 /** Sends `word` to the ZooKeeper port and returns all the server wrote before closing. */
-async function ask(port: number, word: string): Promise<string> {
-  const adapter = await defaultAdapter();
-  const chunks: number[] = [];
-  let closed!: () => void;
-  const done = new Promise<void>((resolve) => closed = resolve);
-  const socket = await adapter.connect({ hostname: "127.0.0.1", port }, () => ({
-    data: (chunk) => chunks.push(...chunk),
-    close: () => closed(),
-  }));
-  socket.write(new TextEncoder().encode(word));
-  await done;
-  return new TextDecoder().decode(new Uint8Array(chunks));
-}
+const ask = fourLetterWord;
 
 Deno.test("parseFourLetterAllowList() reads ZooKeeper's list, * and rejects unknown words", () => {
   assert.deepEqual(parseFourLetterAllowList("stat, ruok,conf , isro"), [
