@@ -590,7 +590,7 @@ function report(
   minutes: number,
 ): string {
   const byId = new Map(reports.map((r) => [r.id, r]));
-  const commit = gitHead();
+  const commit = startCommit;
   let text = `## Side by side with ZooKeeper and etcd: \`scripts/compare\`\n\n`;
   text +=
     `Written by \`scripts/compare${settings.quick ? " --quick" : ""}\` on ${
@@ -686,6 +686,9 @@ function report(
     `its figures are for orientation, not a judgement of etcd.\n`;
   return text;
 }
+
+/** The commit checked out when the run began (the binary is built from it, or was already). */
+const startCommit = gitHead();
 
 function gitHead(): string {
   try {
