@@ -287,7 +287,7 @@ async function zkAnswers(port: number, ms: number): Promise<boolean> {
 }
 
 /** The answer to four-letter word `word` on `port`, or null when none came within `ms`. */
-function fourLetterWord(port: number, word: string, ms: number): Promise<string | null> {
+export function fourLetterWord(port: number, word: string, ms: number): Promise<string | null> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: "127.0.0.1", port });
     let text = "";

@@ -53,10 +53,10 @@ import {
 import * as net from "node:net";
 import { totalmem } from "node:os";
 import { dirname, join } from "node:path";
-import process from "node:process";
 import { LatencyHistogram } from "../src/bench/histogram.ts";
-import { cpuSecondsOf, rssBytesOf } from "../src/bench/proc.ts";
-import { ZkBenchSession, zkErrorName, type ZkReply } from "../src/bench/zk_session.ts";
+import { cpuPercents, type CpuSample, cpuSample, rssBytesOf } from "../src/bench/proc.ts";
+import { zkOutcome } from "../src/bench/targets.ts";
+import { ZkBenchSession } from "../src/bench/zk_session.ts";
 import * as limits from "../src/constants.ts";
 import { denoAdapter } from "../src/net/mod.ts";
 import type { NetAdapter, Socket, SocketHandlers } from "../src/net/types.ts";
@@ -66,7 +66,7 @@ import { FrameReader, type ZkRequest } from "../src/zk/records.ts";
 import { binaryPath } from "../tests/e2e/_binary.ts";
 import { fmt, repoRoot } from "./bench_durability.ts";
 import { integerFlag, machineFacts, parseScriptFlags } from "./_sweep.ts";
-import { startCorral, stopAllSystems, type System } from "./_systems.ts";
+import { fourLetterWord, startCorral, stopAllSystems, type System } from "./_systems.ts";
 
 const name = "bench_scale";
 const usage = "usage: scripts/bench_scale [--quick] [--only watches|znodes|values] " +
@@ -229,28 +229,9 @@ function loadAverage(): number {
   }
 }
 
-/** The answer to four-letter word `word` on 127.0.0.1:`port` (bounded 5 s), or null. */
-function fourLetterWord(port: number, word: string): Promise<string | null> {
-  return new Promise((resolve) => {
-    const socket = net.createConnection({ host: "127.0.0.1", port });
-    let text = "";
-    const finish = () => {
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(text === "" ? null : text);
-    };
-    const timer = setTimeout(finish, 5_000);
-    socket.setEncoding("utf8");
-    socket.on("connect", () => socket.write(word));
-    socket.on("data", (chunk: string) => text += chunk);
-    socket.on("close", finish);
-    socket.on("error", () => {});
-  });
-}
-
 /** The number after `label` in `srvr`/`wchs` output, or null. */
 async function fourLetterNumber(port: number, word: string, label: string): Promise<number | null> {
-  const text = await fourLetterWord(port, word);
+  const text = await fourLetterWord(port, word, 5_000);
   const match = text === null ? null : new RegExp(`${label}\\s*(\\d+)`).exec(text);
   return match ? Number(match[1]) : null;
 }
@@ -263,14 +244,7 @@ function workDir(what: string): string {
 }
 
 /** The error's name of a reply (null when ok), "ConnectionLoss" when none came. */
-async function outcome(reply: Promise<ZkReply>): Promise<string | null> {
-  try {
-    const { err } = await reply;
-    return err === KeeperCode.Ok ? null : zkErrorName(err);
-  } catch {
-    return "ConnectionLoss";
-  }
-}
+const outcome = zkOutcome;
 
 /** Counts one `error` in `errors`, by name: `{ BadArguments: 2 }`. */
 function countError(errors: Record<string, number>, error: string): void {
@@ -511,16 +485,6 @@ interface LoopStats {
   clientCpuPercent: number;
 }
 
-/** CPU seconds of the pids and of this process, now. */
-function cpuNow(pids: readonly number[]) {
-  const cpu = process.cpuUsage();
-  return {
-    at: performance.now(),
-    pids: pids.map(cpuSecondsOf),
-    client: (cpu.user + cpu.system) / 1e6,
-  };
-}
-
 /** What a closed loop needs besides its lanes, operation and window. */
 interface LoopOptions {
   /** Server pids whose CPU to measure. */
@@ -572,8 +536,8 @@ async function closedLoop(
   const errors: Record<string, number> = {};
   let started = 0;
   let to = window.to;
-  let before = cpuNow(pids);
-  let after: ReturnType<typeof cpuNow> | null = null;
+  let before = cpuSample(pids);
+  let after: CpuSample | null = null;
   let last = window.from;
   const ticker = setInterval(() => {
     const now = Math.min(performance.now(), to);
@@ -582,8 +546,8 @@ async function closedLoop(
     phaseMs[phase()] += now - Math.max(last, window.from);
     last = now;
   }, 50);
-  const beforeTimer = setTimeout(() => before = cpuNow(pids), window.from - performance.now());
-  const afterTimer = setTimeout(() => after = cpuNow(pids), window.to - performance.now());
+  const beforeTimer = setTimeout(() => before = cpuSample(pids), window.from - performance.now());
+  const afterTimer = setTimeout(() => after = cpuSample(pids), window.to - performance.now());
   const lane = async (index: number) => {
     const kind = kindOf(index);
     while (performance.now() < to && started++ < loopOpsMax) {
@@ -609,9 +573,9 @@ async function closedLoop(
   clearTimeout(afterTimer);
   if (last < to) phaseMs[phase()] += to - Math.max(last, window.from);
   // The lanes may see the window end before the timer runs: then sample now.
-  const end: ReturnType<typeof cpuNow> = after ?? cpuNow(pids);
+  const end: CpuSample = after ?? cpuSample(pids);
+  const cpu = cpuPercents(before, end);
   const seconds = (to - window.from) / 1000;
-  const wallS = Math.max(1e-6, (end.at - before.at) / 1000);
   const split: Record<string, SplitStats> = {};
   for (const [key, tally] of tallies) {
     split[key] = tally.stats(phaseMs[key.endsWith("snapshot") ? "snapshot" : "steady"] / 1000);
@@ -621,12 +585,8 @@ async function closedLoop(
     errors,
     snapshotSeconds: phaseMs.snapshot / 1000,
     split,
-    serverCpuPercent: pids.map((_, i) => {
-      const from = before.pids[i];
-      const to = end.pids[i];
-      return from === null || to === null ? null : (to - from) / wallS * 100;
-    }),
-    clientCpuPercent: (end.client - before.client) / wallS * 100,
+    serverCpuPercent: cpu.pids,
+    clientCpuPercent: cpu.self,
   };
 }
 
@@ -853,7 +813,7 @@ async function measureWatches(
     error === null ? tracker.armed.push(i) : countError(registerErrors, error)
   );
   const rssWatchedBytes = rssBytesOf(pid);
-  const wchsText = await fourLetterWord(port, "wchs");
+  const wchsText = await fourLetterWord(port, "wchs", 5_000);
   const wchsTotal = /Total watches:\s*(\d+)/.exec(wchsText ?? "")?.[1];
 
   const writers = await openMany(loadSessions, port);

@@ -6,6 +6,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import process from "node:process";
 
 /** CPU and memory of one process at one moment. */
 export interface ProcessSample {
@@ -57,4 +58,39 @@ export function sampleProcess(pid: number): ProcessSample | null {
   const cpuSeconds = cpuSecondsOf(pid);
   const rssBytes = rssBytesOf(pid);
   return cpuSeconds === null || rssBytes === null ? null : { cpuSeconds, rssBytes };
+}
+
+/** CPU time of some processes and of this one, at one moment. */
+export interface CpuSample {
+  /** performance.now() when taken. */
+  at: number;
+  /** CPU seconds of each pid (null when unreadable). */
+  pidsS: (number | null)[];
+  /** CPU seconds of this process (the load generator). */
+  selfS: number;
+}
+
+/** CPU time of `pids` and of this process, now. */
+export function cpuSample(pids: readonly number[]): CpuSample {
+  const self = process.cpuUsage();
+  return {
+    at: performance.now(),
+    pidsS: pids.map(cpuSecondsOf),
+    selfS: (self.user + self.system) / 1e6,
+  };
+}
+
+/** Percent of one core used between two samples, per pid (null when unreadable) and by us. */
+export function cpuPercents(
+  before: CpuSample,
+  after: CpuSample,
+): { pids: (number | null)[]; self: number } {
+  const wallS = Math.max(1e-6, (after.at - before.at) / 1000);
+  return {
+    pids: before.pidsS.map((from, i) => {
+      const to = after.pidsS[i];
+      return from === null || to === null ? null : (to - from) / wallS * 100;
+    }),
+    self: (after.selfS - before.selfS) / wallS * 100,
+  };
 }

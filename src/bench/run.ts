@@ -7,9 +7,8 @@
  * window count. CPU and memory of the server processes come from /proc by pid.
  * @module
  */
-import process from "node:process";
 import { LatencyHistogram } from "./histogram.ts";
-import { cpuSecondsOf, rssBytesOf } from "./proc.ts";
+import { cpuPercents, type CpuSample, cpuSample, rssBytesOf } from "./proc.ts";
 import type { BenchSession, BenchTarget } from "./targets.ts";
 
 /** The operations a run sends. */
@@ -180,16 +179,16 @@ async function measure(options: BenchOptions, sessions: BenchSession[]): Promise
   const tally = new Tally(options.maxOps ?? 5_000_000, () => endWindow());
   tally.windowStart = start + options.warmupMs;
   tally.windowEnd = tally.windowStart + options.durationMs;
-  let before: Usage | null = null;
-  let after: Usage | null = null;
+  let before: CpuSample | null = null;
+  let after: CpuSample | null = null;
   const pids = options.pids ?? [];
-  const startTimer = setTimeout(() => before = usageNow(pids), options.warmupMs);
+  const startTimer = setTimeout(() => before = cpuSample(pids), options.warmupMs);
   const endTimer = setTimeout(() => endWindow(), options.warmupMs + options.durationMs);
   function endWindow(): void {
     if (tally.stopped) return;
     tally.stopped = true;
     tally.windowEnd = Math.min(tally.windowEnd, performance.now());
-    after = usageNow(pids);
+    after = cpuSample(pids);
     clearTimeout(endTimer);
     finish();
   }
@@ -260,31 +259,16 @@ async function openLoop(
   await Promise.all(inFlight);
 }
 
-interface Usage {
-  at: number;
-  clientCpuS: number;
-  cpuS: (number | null)[];
-}
-
-function usageNow(pids: readonly number[]): Usage {
-  const cpu = process.cpuUsage();
-  return {
-    at: performance.now(),
-    clientCpuS: (cpu.user + cpu.system) / 1e6,
-    cpuS: pids.map(cpuSecondsOf),
-  };
-}
-
 function summarise(
   options: BenchOptions,
   depth: number,
   rate: number | null,
   tally: Tally,
-  before: Usage,
-  after: Usage,
+  before: CpuSample,
+  after: CpuSample,
 ): BenchResult {
   const seconds = Math.max(1e-6, (tally.windowEnd - tally.windowStart) / 1000);
-  const wallS = Math.max(1e-6, (after.at - before.at) / 1000);
+  const cpu = cpuPercents(before, after);
   const ms = (us: number) => us / 1000;
   const latency = tally.latency;
   return {
@@ -305,16 +289,12 @@ function summarise(
       max: ms(latency.max),
       mean: ms(latency.mean),
     },
-    servers: (options.pids ?? []).map((pid, i) => {
-      const from = before.cpuS[i];
-      const to = after.cpuS[i];
-      return {
-        pid,
-        cpuPercent: from === null || to === null ? null : (to - from) / wallS * 100,
-        rssBytes: rssBytesOf(pid),
-      };
-    }),
-    clientCpuPercent: (after.clientCpuS - before.clientCpuS) / wallS * 100,
+    servers: (options.pids ?? []).map((pid, i) => ({
+      pid,
+      cpuPercent: cpu.pids[i],
+      rssBytes: rssBytesOf(pid),
+    })),
+    clientCpuPercent: cpu.self,
   };
 }
 

@@ -158,7 +158,8 @@ async function createIfMissing(
   }
 }
 
-function zkOutcome(reply: Promise<{ err: number }>): Promise<string | null> {
+/** The error's name of a ZooKeeper reply: null when Ok, "ConnectionLoss" when none came. */
+export function zkOutcome(reply: Promise<{ err: number }>): Promise<string | null> {
   return reply.then(
     (r) => r.err === KeeperCode.Ok ? null : zkErrorName(r.err),
     (error) => error instanceof ZkConnectionLost ? "ConnectionLoss" : String(error),

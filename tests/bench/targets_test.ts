@@ -8,7 +8,8 @@ import assert from "../assert.ts";
 import { runBench } from "../../src/bench/run.ts";
 import { benchRoot, benchSeqParent, benchTarget, parseAddresses } from "../../src/bench/targets.ts";
 import { defaultAdapter } from "../../src/net/mod.ts";
-import { startServer } from "../../src/server/server.ts";
+import type { CorralServer } from "../../src/server/server.ts";
+import { withServer } from "./_server.ts";
 import { fourLetterWord } from "../server/_zk_client.ts";
 
 Deno.test("parseAddresses: HOST:PORT lists, IPv6 in brackets, spaces around entries", () => {
@@ -144,15 +145,19 @@ async function zkConnections(port: number): Promise<number> {
   return Number(/^Connections: (\d+)$/m.exec(text)![1]);
 }
 
+/** A ZooKeeper-protocol target on `server`, with 1-byte values. */
+async function zkTargetOn(server: CorralServer) {
+  return benchTarget({
+    protocol: "zk",
+    servers: [{ hostname: "127.0.0.1", port: server.zkPort! }],
+    valueBytes: 1,
+    adapter: await defaultAdapter(),
+  });
+}
+
 Deno.test("zk target: opening where the root is missing fails with the node's error", async () => {
-  const server = await startServer({ port: 0, zkPort: 0, hostname: "127.0.0.1" });
-  try {
-    const target = benchTarget({
-      protocol: "zk",
-      servers: [{ hostname: "127.0.0.1", port: server.zkPort! }],
-      valueBytes: 1,
-      adapter: await defaultAdapter(),
-    });
+  await withServer(async (server) => {
+    const target = await zkTargetOn(server);
     await assert.rejects(target.open(0), /create \/corral-bench\/s-0: NoNode/);
     await target.prepare();
     const session = await target.open(0);
@@ -161,9 +166,7 @@ Deno.test("zk target: opening where the root is missing fails with the node's er
     assert.equal(await session.create(), null);
     await session.close();
     assert.equal(await session.write(), "ConnectionLoss", "a closed session's calls fail");
-  } finally {
-    await server.close();
-  }
+  });
 });
 
 Deno.test({
@@ -172,14 +175,8 @@ Deno.test({
   // just opened is never closed: its connection and ping timer stay until the server drops them.
   name: "zk target: a failed open closes the connection it opened",
   async fn() {
-    const server = await startServer({ port: 0, zkPort: 0, hostname: "127.0.0.1" });
-    try {
-      const target = benchTarget({
-        protocol: "zk",
-        servers: [{ hostname: "127.0.0.1", port: server.zkPort! }],
-        valueBytes: 1,
-        adapter: await defaultAdapter(),
-      });
+    await withServer(async (server) => {
+      const target = await zkTargetOn(server);
       await assert.rejects(target.open(0), /NoNode/);
       // Only srvr's own connection is left, once the failed open has hung up.
       let connections = 0;
@@ -187,8 +184,6 @@ Deno.test({
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
       assert.equal(connections, 1, "the failed open's connection is still there");
-    } finally {
-      await server.close();
-    }
+    });
   },
 });
