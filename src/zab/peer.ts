@@ -855,13 +855,11 @@ function txnBytes(txn: Txn): number {
   const overhead = 64;
   switch (txn.type) {
     case "create":
-      return overhead + txn.path.length + txn.data.byteLength +
-        txn.acl.reduce((sum, a) => sum + a.id.length + a.scheme.length + 8, 0);
+      return overhead + txn.path.length + txn.data.byteLength + aclBytes(txn.acl);
     case "setData":
       return overhead + txn.path.length + txn.data.byteLength;
     case "setACL":
-      return overhead + txn.path.length +
-        txn.acl.reduce((sum, a) => sum + a.id.length + a.scheme.length + 8, 0);
+      return overhead + txn.path.length + aclBytes(txn.acl);
     case "delete":
     case "check":
       return overhead + txn.path.length;
@@ -872,4 +870,8 @@ function txnBytes(txn: Txn): number {
     case "closeSession":
       return overhead;
   }
+}
+
+function aclBytes(acl: readonly { scheme: string; id: string }[]): number {
+  return acl.reduce((sum, a) => sum + a.id.length + a.scheme.length + 8, 0);
 }
