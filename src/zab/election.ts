@@ -373,10 +373,14 @@ export class Election {
     ) {
       this.#phase.finalize = null; // a better vote (or a new round) arrived: keep looking
     }
-    if (this.#phase.finalize !== null) return null;
     const supporters = this.#supportersOf(this.#proposal);
     if (supporters < this.#quorum) return null;
-    if (this.#finalizeWaitTicks === 0) return this.#decide(this.#proposal, this.#round, supporters);
+    // Every voter holds our vote: no better vote can come, so there is nothing to wait for.
+    if (this.#finalizeWaitTicks === 0 || supporters === this.#voters.size) {
+      this.#phase.finalize = null;
+      return this.#decide(this.#proposal, this.#round, supporters);
+    }
+    if (this.#phase.finalize !== null) return null;
     this.#phase.finalize = {
       vote: { ...this.#proposal },
       round: this.#round,

@@ -170,34 +170,35 @@ Deno.test("ensemble sim: a restarted observer finds the serving leader (seeds 20
   }
 });
 
-Deno.test("ensemble sim: a TRUNC past what a member applied does not replay its tail (seeds 121, 213)", () => {
+Deno.test("ensemble sim: a TRUNC past what a member applied does not replay its tail (seeds 105, 215)", () => {
   // Found by this simulator (and fixed meanwhile in d5352f3): a deposed leader holding uncommitted
   // proposals was told TRUNC to a zxid past its commit point; the host rebuilt its replica from
   // storage (applying every record up to the cut) while Peer kept committedZxid below it, so the
   // next COMMIT handed those records to the replica again and its invariant failed (the real
   // server stopped). Seeds 16 and 41 failed that way before the fix; since later protocol fixes
   // changed their paths, these seeds are the first that truncate past what was applied (again
-  // after errors began to wait for the txns they rest on, c7f6cc1).
-  for (const seed of [121, 213]) {
+  // after errors began to wait for the txns they rest on, c7f6cc1, and after elections began to
+  // decide at once when every voter agrees).
+  for (const seed of [105, 215]) {
     const r = runEnsembleSim({ seed, voters: 3, observers: 0, replayCommand });
     assert.ok(r.stats.truncatesPastApplied > 0, `seed ${seed} truncates past the applied zxid`);
   }
 });
 
-Deno.test("ensemble sim: a member that replayed txns a TRUNC cuts is rebuilt from storage (seeds 2, 42)", () => {
-  for (const seed of [2, 42]) {
+Deno.test("ensemble sim: a member that replayed txns a TRUNC cuts is rebuilt from storage (seeds 2, 11)", () => {
+  for (const seed of [2, 11]) {
     const r = runEnsembleSim({ seed, replayCommand });
     assert.ok(r.stats.rebuilds > 0, `seed ${seed} rebuilds after a TRUNC`);
   }
 });
 
-Deno.test("ensemble sim: a learner applies a new leader's history during sync, and a TRUNC undoes it when that epoch fails (seed 42)", () => {
+Deno.test("ensemble sim: a learner applies a new leader's history during sync, and a TRUNC undoes it when that epoch fails (seed 11)", () => {
   // A restarted leader counts its whole log as committed and sends it with COMMITs during sync,
   // before any NEWLEADER quorum; learners apply it (as ZooKeeper's do), and when that epoch fails
   // a TRUNC rebuilds them. Not a violation: the check counts only commits applied in BROADCAST.
   // (Seed 3845 raised the false alarm that taught the check this; after later fixes it takes
-  // another path, and seed 42 is the first with a rebuild and an outage.)
-  const r = runEnsembleSim({ seed: 42, replayCommand });
+  // another path; seed 11 is now the first with a rebuild and an outage.)
+  const r = runEnsembleSim({ seed: 11, replayCommand });
   assert.ok(r.stats.rebuilds > 0 && r.stats.outages > 0);
 });
 

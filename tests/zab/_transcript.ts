@@ -77,6 +77,12 @@ export class Ensemble {
   readonly decisions = new Map<ServerId, Decision>();
   readonly #elections = new Map<ServerId, ElectionLike>();
   readonly #decidedServers = new Map<ServerId, DecidedServer>();
+  /**
+   * Servers whose election has started. A server that is up but not started hears nothing: in
+   * Corral the peer creates its election and starts it in one step (src/zab/peer.ts), so an
+   * election never counts votes before its first round.
+   */
+  readonly #started = new Set<ServerId>();
   #lines: string[] = [];
 
   constructor(options: EnsembleOptions) {
@@ -100,6 +106,7 @@ export class Ensemble {
     const membership = { voters: this.options.voters, observers: this.options.observers ?? [] };
     const factory = this.options.factory ?? ((options) => new Election(options));
     this.#decidedServers.delete(spec.id);
+    this.#started.delete(spec.id);
     this.decisions.delete(spec.id);
     this.#elections.set(
       spec.id,
@@ -118,6 +125,7 @@ export class Ensemble {
   /** A server that is already FOLLOWING or LEADING: it answers with `Election.replyWhenDecided`. */
   upDecided(id: ServerId, server: DecidedServer): void {
     this.#elections.delete(id);
+    this.#started.delete(id);
     this.#decidedServers.set(id, server);
   }
 
@@ -125,6 +133,7 @@ export class Ensemble {
   crash(id: ServerId): void {
     this.#elections.delete(id);
     this.#decidedServers.delete(id);
+    this.#started.delete(id);
     this.#remove((e) => e.to === id);
     this.#log(`${id} crashes`);
   }
@@ -132,6 +141,7 @@ export class Ensemble {
   /** `id` begins a new round (Election.start). */
   start(id: ServerId): void {
     const election = this.election(id);
+    this.#started.add(id);
     const output = election.start();
     this.#log(`${id} starts r${election.round}, votes ${showVote(election.vote)}`);
     this.#apply(id, output);
@@ -168,6 +178,12 @@ export class Ensemble {
     }
     const election = this.#elections.get(to);
     if (!election) return;
+    if (!this.#started.has(to)) {
+      this.#log(
+        `${from} -> ${to}: ${showNotification(notification)} (lost: ${to} has not started)`,
+      );
+      return;
+    }
     const before = `r${election.round} ${showVote(election.vote)}`;
     const output = election.receive(from, notification);
     const after = `r${election.round} ${showVote(election.vote)}`;
@@ -202,7 +218,9 @@ export class Ensemble {
 
   /** One tick for each listed server, or for every running election when none is listed. */
   tick(...ids: ServerId[]): void {
-    const targets = ids.length > 0 ? ids : [...this.#elections.keys()].sort((a, b) => a - b);
+    const targets = ids.length > 0
+      ? ids
+      : [...this.#elections.keys()].filter((id) => this.#started.has(id)).sort((a, b) => a - b);
     this.#log(`tick ${targets.join(" ")}`);
     for (const id of targets) this.#apply(id, this.election(id).tick());
   }

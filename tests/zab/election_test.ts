@@ -26,9 +26,27 @@ Deno.test("ELECTION: three servers starting together elect the one with the high
   const net = new Ensemble({ voters: [1, 2, 3] });
   for (const id of [1, 2, 3]) net.up({ id, zxid: 0, epoch: 0 });
   net.startAll(1, 2, 3);
+  net.deliver(1, 2); // 2 keeps its own vote; 1 has not heard anyone yet
+  net.deliver(3, 2); // 2 switches to 3: with 3's own vote that is a quorum, but 1 still votes 1
+  assert.deepEqual(net.outcome(), [], "a quorum that is not every voter waits for a better vote");
   net.deliverAll();
-  assert.deepEqual(net.outcome(), [], "nobody decides before the finalize wait is over");
-  net.tick();
+  assert.deepEqual(
+    net.outcome(),
+    ["1: FOLLOWING 3 r1", "2: FOLLOWING 3 r1", "3: LEADING 3 r1"],
+    "once every voter holds the same vote no better one can come: all decide without a tick",
+  );
+});
+
+Deno.test("ELECTION: a quorum's finalize wait ends early once the last voter agrees", () => {
+  const net = new Ensemble({ voters: [1, 2, 3], finalizeWaitTicks: 3, resendTicks: 1 });
+  for (const id of [1, 2, 3]) net.up({ id, zxid: 0, epoch: 0 });
+  net.startAll(2, 3); // what they send 1 is lost: 1 has not started
+  net.deliverAll(); // 2 and 3 agree on 3: a quorum, so both begin a 3-tick finalize wait
+  net.start(1);
+  net.deliverAll(); // 2 and 3 hear 1 vote for itself; nobody has told 1 about 3 yet
+  net.tick(2, 3); // one tick of the wait passes; 2 and 3 re-send their votes
+  assert.deepEqual(net.outcome(), []);
+  net.deliverAll(); // 1 switches to 3 and tells both: every voter now holds 3
   assert.deepEqual(net.outcome(), ["1: FOLLOWING 3 r1", "2: FOLLOWING 3 r1", "3: LEADING 3 r1"]);
 });
 
@@ -67,9 +85,9 @@ Deno.test("ELECTION: the seed's 4-node example - node04 (the leader) is down; no
   net.up({ id: 1, zxid: 8, epoch: 0 });
   net.up({ id: 2, zxid: 8, epoch: 0 });
   net.up({ id: 3, zxid: 7, epoch: 0 });
-  // 1. node03 notices first and votes for itself.
-  net.start(3);
-  // 2. Its vote makes node02 and node01 vote: each has a newer zxid than node03, so for itself.
+  // 1. node03 notices first and votes for itself; node02 and node01 notice next, each for itself.
+  net.startAll(3, 2, 1);
+  // 2. node03's vote reaches node02 and node01: each has a newer zxid, so each keeps its own vote.
   net.deliver(3, 2);
   net.deliver(3, 1);
   // 3. node01 hears node02: same zxid, higher myid, so node01 now votes for node02.
@@ -78,10 +96,10 @@ Deno.test("ELECTION: the seed's 4-node example - node04 (the leader) is down; no
   net.deliver(2, 3);
   assert.deepEqual(net.transcript(), [
     "3 starts r1, votes 3 (e0 z7)",
+    "2 starts r1, votes 2 (e0 z8)",
+    "1 starts r1, votes 1 (e0 z8)",
     "3 -> 2: LOOKING r1 vote 3 (e0 z7)",
-    "    2 now votes 2 (e0 z8) in r1",
     "3 -> 1: LOOKING r1 vote 3 (e0 z7)",
-    "    1 now votes 1 (e0 z8) in r1",
     "2 -> 1: LOOKING r1 vote 2 (e0 z8)",
     "    1 now votes 2 (e0 z8) in r1",
     "2 -> 3: LOOKING r1 vote 2 (e0 z8)",
@@ -493,15 +511,16 @@ Deno.test("new Election() rejects a configuration it cannot run", () => {
   }
 });
 
-Deno.test("ELECTION: a single-voter ensemble leads itself after the finalize wait", () => {
+Deno.test("ELECTION: a single-voter ensemble leads itself at once: its vote is every voter's", () => {
   const solo = new Election({
     myId: 1,
     membership: { voters: [1], observers: [] },
     lastZxid: 0,
     currentEpoch: 0,
   });
-  assert.deepEqual(solo.start(), { send: [], decided: null });
-  assert.equal(solo.tick().decided?.state, "LEADING");
+  const started = solo.start();
+  assert.deepEqual(started.send, []);
+  assert.equal(started.decided?.state, "LEADING");
 });
 
 // ---- properties ------------------------------------------------------------------------------

@@ -27,6 +27,17 @@ Deno.test("ELECTION -> BROADCAST: three fresh servers elect server 3, move to ep
   ]);
 });
 
+Deno.test("ELECTION -> BROADCAST: three servers starting together serve before their first tick", () => {
+  // Every vote agrees, so nobody waits out the finalize tick; the leader's LEADING notice makes
+  // a follower that decided first resend the FOLLOWERINFO it dropped while still LOOKING.
+  const cluster = new Cluster([1, 2, 3]);
+  cluster.start(); // delivers every message until quiet, without a single tick
+  for (const host of cluster.hosts.values()) {
+    assert.equal(host.peer.status.phase, "BROADCAST", `${host.id}: ${host.transcript.join(", ")}`);
+  }
+  assert.equal(cluster.leader()?.id, 3);
+});
+
 Deno.test("BROADCAST: proposals commit in zxid order once a quorum logged them", () => {
   const cluster = new Cluster([1, 2, 3]);
   cluster.start();
