@@ -24,6 +24,17 @@ export interface PeerEpochs {
   currentEpoch: number;
 }
 
+/**
+ * Txns kept in memory for DIFF by default. About two seconds of writes at full speed: enough for
+ * a follower that blinked or a leader paused and deposed; one further behind gets a SNAP.
+ * ZooKeeper keeps 500 in memory (and reads older ones back from its log). At 100,000 the window
+ * was a third of a loaded member's memory (docs/PERFORMANCE.md, "What limits Corral").
+ */
+export const historyRecordsMaxDefault = 10_000;
+
+/** Bytes of txn data kept in memory for DIFF by default (see {@linkcode txnRecordBytes}). */
+export const historyBytesMaxDefault = 16 * 1024 * 1024;
+
 /** How a peer starts, from what its host recovered. */
 export interface PeerOptions {
   myId: ServerId;
@@ -37,11 +48,11 @@ export interface PeerOptions {
   initLimitTicks?: number;
   /** Ticks of silence before a link counts as dead (ZooKeeper's syncLimit). Default 5. */
   syncLimitTicks?: number;
-  /** Most records kept for DIFF; a learner further behind gets a SNAP. Default 100,000. */
+  /** Most records kept for DIFF; a learner further behind gets a SNAP. Default 10,000. */
   historyRecordsMax?: number;
   /**
    * Most bytes of txn data (values, paths, ACLs: see {@linkcode txnRecordBytes}) kept for DIFF,
-   * so that large values cannot make the history hold gigabytes. Default 64 MiB.
+   * so that large values cannot make the history hold gigabytes. Default 16 MiB.
    */
   historyBytesMax?: number;
   /** A consistent image of the host's applied state, for SNAP (the host captures it). */
@@ -176,8 +187,8 @@ export class Peer {
       membership: options.membership,
       initLimitTicks: options.initLimitTicks ?? 10,
       syncLimitTicks: options.syncLimitTicks ?? 5,
-      historyRecordsMax: options.historyRecordsMax ?? 100_000,
-      historyBytesMax: options.historyBytesMax ?? 64 * 1024 * 1024,
+      historyRecordsMax: options.historyRecordsMax ?? historyRecordsMaxDefault,
+      historyBytesMax: options.historyBytesMax ?? historyBytesMaxDefault,
       captureImage: options.captureImage,
     };
   }
