@@ -11,6 +11,26 @@ function settle(cluster: Cluster, ticksMax = 30): void {
   cluster.tick(2);
 }
 
+/**
+ * Starts `cluster`; follower 1 is down while leader 3 commits `count` proposals, then rejoins.
+ * Checks that it ends with the leader's txns and returns its transcript (how it was synced).
+ */
+function rejoinAfterMissing(cluster: Cluster, count: number, dataBytes?: number): string[] {
+  cluster.start();
+  settle(cluster);
+  cluster.crash(1);
+  cluster.propose(count, dataBytes === undefined ? {} : { dataBytes });
+  cluster.tick();
+  cluster.restart(1);
+  settle(cluster);
+  cluster.tick(3);
+  assert.deepEqual(
+    cluster.host(1).applied.map((r) => r.zxid),
+    cluster.host(3).applied.map((r) => r.zxid),
+  );
+  return cluster.host(1).transcript;
+}
+
 Deno.test("ELECTION -> BROADCAST: three fresh servers elect server 3, move to epoch 1 and serve", () => {
   const cluster = new Cluster([1, 2, 3]);
   cluster.start();
@@ -91,21 +111,9 @@ Deno.test("DISCOVERY: after the leader dies, the new epoch is above every accept
 });
 
 Deno.test("SYNCHRONIZATION: a follower that was down catches up by DIFF", () => {
-  const cluster = new Cluster([1, 2, 3]);
-  cluster.start();
-  settle(cluster);
-  cluster.crash(1);
-  cluster.propose(4);
-  cluster.tick();
-  cluster.restart(1);
-  settle(cluster);
-  cluster.tick(3);
-  assert.deepEqual(
-    cluster.host(1).applied.map((r) => r.zxid),
-    cluster.host(3).applied.map((r) => r.zxid),
-  );
+  const transcript = rejoinAfterMissing(new Cluster([1, 2, 3]), 4);
   assert.ok(
-    !cluster.host(1).transcript.some((t) => t.startsWith("SNAP") || t.startsWith("TRUNC")),
+    !transcript.some((t) => t.startsWith("SNAP") || t.startsWith("TRUNC")),
     "a DIFF sufficed",
   );
 });
@@ -146,19 +154,7 @@ Deno.test("SYNCHRONIZATION: a proposal only the old leader logged is discarded e
  */
 function rejoinsWithSnap(historyBytesMax: number): boolean {
   const cluster = new Cluster([1, 2, 3], [], 1000, {}, historyBytesMax);
-  cluster.start();
-  settle(cluster);
-  cluster.crash(1);
-  cluster.propose(12, { dataBytes: 1024 });
-  cluster.tick();
-  cluster.restart(1);
-  settle(cluster);
-  cluster.tick(3);
-  assert.deepEqual(
-    cluster.host(1).applied.map((r) => r.zxid),
-    cluster.host(3).applied.map((r) => r.zxid),
-  );
-  return cluster.host(1).transcript.some((t) => t.startsWith("SNAP"));
+  return rejoinAfterMissing(cluster, 12, 1024).some((t) => t.startsWith("SNAP"));
 }
 
 Deno.test("SYNCHRONIZATION: history is bounded by bytes too: large values behind a follower mean a SNAP", () => {
@@ -167,23 +163,8 @@ Deno.test("SYNCHRONIZATION: history is bounded by bytes too: large values behind
 });
 
 Deno.test("SYNCHRONIZATION: a follower too far behind the leader's history gets a SNAP", () => {
-  const cluster = new Cluster([1, 2, 3], [], 5);
-  cluster.start();
-  settle(cluster);
-  cluster.crash(1);
-  cluster.propose(12);
-  cluster.tick();
-  cluster.restart(1);
-  settle(cluster);
-  cluster.tick(3);
-  assert.ok(
-    cluster.host(1).transcript.some((t) => t.startsWith("SNAP")),
-    cluster.host(1).transcript.join("\n"),
-  );
-  assert.deepEqual(
-    cluster.host(1).applied.map((r) => r.zxid),
-    cluster.host(3).applied.map((r) => r.zxid),
-  );
+  const transcript = rejoinAfterMissing(new Cluster([1, 2, 3], [], 5), 12);
+  assert.ok(transcript.some((t) => t.startsWith("SNAP")), transcript.join("\n"));
 });
 
 Deno.test("liveness: followers notice a silent leader after syncLimit ticks and elect another", () => {
