@@ -377,7 +377,6 @@ export class Election {
     if (supporters < this.#quorum) return null;
     // Every voter holds our vote: no better vote can come, so there is nothing to wait for.
     if (this.#finalizeWaitTicks === 0 || supporters === this.#voters.size) {
-      this.#phase.finalize = null;
       return this.#decide(this.#proposal, this.#round, supporters);
     }
     if (this.#phase.finalize !== null) return null;
