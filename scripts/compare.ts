@@ -4,13 +4,14 @@
  * One system at a time (so they never compete for the cores): start it (`--startups` times, to
  * time startup to the first answered request), read each server's idle RSS, load its leader with
  * `dist/corral bench` (a separate process) over the grid of workloads and session counts, read
- * each server's RSS after the first grid (the load every system gets), and for three-node systems kill -9 and SIGSTOP the leader
- * `--rounds` times each under write load (time to the first acknowledged write sent after the
- * failure, from open-loop write probes on every server). ZooKeeper and Corral are driven through
- * the same ZooKeeper-protocol client; Corral also through its CBOR client; etcd through its JSON
- * gateway. Then it prints one markdown report and writes it into docs/PERFORMANCE.md between the
- * `<!-- compare:begin -->` and `<!-- compare:end -->` markers (`--no-write` keeps the file) and
- * the raw results as JSON (`--json FILE`). Every process it started is stopped on every exit path.
+ * each server's RSS after the first grid (the load every system gets), and for three-node systems
+ * kill -9 and SIGSTOP the leader `--rounds` times each under write load (time to the first
+ * acknowledged write sent after the failure, from open-loop write probes on every server).
+ * ZooKeeper and Corral are driven through the same ZooKeeper-protocol client; Corral also through
+ * its CBOR client; etcd through its JSON gateway. Then it prints one markdown report and writes it
+ * into docs/PERFORMANCE.md between the `<!-- compare:begin -->` and `<!-- compare:end -->` markers
+ * (`--no-write` keeps the file) and the raw results as JSON (`--json FILE`). Every process it
+ * started is stopped on every exit path.
  *
  * Usage: `compare.ts [--quick] [--warmup S] [--window S] [--rounds N] [--startups N]
  * [--systems LIST] [--create-ops N] [--json FILE] [--no-write] [--max-minutes M] [--keep]`
@@ -345,7 +346,8 @@ async function measureSystem(
   try {
     await system.waitAllAnswer(60_000);
     await sleep(2_000);
-    const idleRssMiB = system.nodes.map((n) => mib(rssBytesOf(n.pid)));
+    const rssMiB = () => system.nodes.map((n) => mib(rssBytesOf(n.pid)));
+    const idleRssMiB = rssMiB();
     const leader = system.nodes[await system.leader()];
     const pids = system.nodes.map((n) => n.pid);
     // Read after the first grid, the one every system of the comparison gets; Corral's extra CBOR
@@ -374,9 +376,9 @@ async function measureSystem(
             `p99 ${result.latencyMs.p99.toFixed(2)} ms, errors ${result.errors}`,
         );
       }
-      loadedRssMiB ??= system.nodes.map((n) => mib(rssBytesOf(n.pid)));
+      loadedRssMiB ??= rssMiB();
     }
-    loadedRssMiB ??= system.nodes.map((n) => mib(rssBytesOf(n.pid)));
+    loadedRssMiB ??= rssMiB(); // a system without a grid
     const failover = { kill: [] as (number | null)[], stop: [] as (number | null)[] };
     if (plan.nodes === 3 && settings.rounds > 0) {
       failover.kill = await failovers(system, "kill", settings.rounds);
