@@ -3,6 +3,7 @@
  * @module
  */
 import { assert } from "../assert.ts";
+import { AclCache } from "./acl_cache.ts";
 import type { Txn, TxnRecord } from "./txn.ts";
 import type { Acl, Stat, WatchEventType } from "./types.ts";
 import {
@@ -32,10 +33,19 @@ interface Znode {
   data: Uint8Array;
   /** ZooKeeper's null data (`data` is then empty): kept apart because getData tells it apart. */
   dataNull: boolean;
+  /** The shared copy from the tree's {@linkcode AclCache}. */
   acl: readonly Acl[];
   stat: Readonly<Stat>;
+  /** Child names; {@linkcode noChildren} until the first child, since most znodes are leaves. */
   children: Set<string>;
 }
+
+/**
+ * The children of every leaf: one shared empty set, so a leaf costs no set of its own. Never
+ * added to: the tree gives a node its own set with its first child, and shares this one again
+ * once its last child goes.
+ */
+const noChildren: Set<string> = new Set();
 
 /** A change that may fire watches: `type` on `path` (REFERENCE §4). */
 export interface Trigger {
@@ -110,15 +120,16 @@ export class DataTree {
   #extended = new Set<string>();
   /** Paths with a quota (a limits node under /zookeeper/quota): their stats node is kept up. */
   #quotas = new Set<string>();
+  readonly #acls = new AclCache();
   #lastZxid = 0;
 
   constructor() {
     this.#nodes.set("/", {
       data: new Uint8Array(0),
       dataNull: false,
-      acl: [...openAcl],
+      acl: this.#acls.hold(openAcl),
       stat: zeroStat(),
-      children: new Set(),
+      children: noChildren,
     });
     for (const path of reservedPaths) {
       // As in ZooKeeper: the config node (the ensemble's dynamic configuration, empty here) may
@@ -127,7 +138,7 @@ export class DataTree {
       this.#insert(
         path,
         new Uint8Array(0),
-        config ? [...readOnlyAcl] : [...openAcl],
+        config ? readOnlyAcl : openAcl,
         config ? { ...zeroStat(), aversion: -1 } : zeroStat(),
       );
     }
@@ -256,27 +267,23 @@ export class DataTree {
    */
   static fromNodes(images: readonly NodeImage[], lastZxid: number): DataTree {
     const tree = new DataTree();
+    for (const node of tree.#nodes.values()) tree.#acls.release(node.acl);
     tree.#nodes.clear();
     tree.#ephemerals.clear();
     tree.#extended.clear();
     assert(images.length > 0 && images[0].path === "/", "a snapshot starts with /");
-    // Most znodes carry one of a handful of ACLs: share one array per distinct ACL.
-    const acls = new Map<string, readonly Acl[]>();
     for (const image of images) {
-      const aclKey = image.acl.map((a) => `${a.perms}|${a.scheme}|${a.id}`).join("\n");
-      let acl = acls.get(aclKey);
-      if (!acl) acls.set(aclKey, acl = image.acl.map((a) => ({ ...a })));
       const node: Znode = {
         data: image.data,
         dataNull: image.dataNull === true,
-        acl,
+        acl: tree.#acls.hold(image.acl),
         stat: image.stat,
-        children: new Set(),
+        children: noChildren,
       };
       if (image.path !== "/") {
         const parent = tree.#nodes.get(parentOf(image.path));
         if (!parent) assert(false, `snapshot node ${image.path} comes after its parent`);
-        parent.children.add(baseName(image.path));
+        tree.#addChild(parent, baseName(image.path));
       }
       if (tree.#nodes.has(image.path)) assert(false, `snapshot holds ${image.path} once`);
       tree.#nodes.set(image.path, node);
@@ -344,7 +351,8 @@ export class DataTree {
       }
       case "setACL": {
         const node = this.#mustGet(txn.path);
-        node.acl = txn.acl.map((a) => ({ ...a }));
+        this.#acls.release(node.acl);
+        node.acl = this.#acls.hold(txn.acl);
         node.stat = { ...node.stat, aversion: txn.aversion };
         out.results.push({ type: "setACL", stat: { ...node.stat } });
         return;
@@ -381,7 +389,7 @@ export class DataTree {
       ephemeralOwner: txn.ephemeralOwner,
       dataLength: txn.data.byteLength,
     };
-    this.#insert(txn.path, txn.data, txn.acl.map((a) => ({ ...a })), stat, txn.dataNull === true);
+    this.#insert(txn.path, txn.data, txn.acl, stat, txn.dataNull === true);
     parent.stat = { ...parent.stat, cversion: txn.parentCversion, pzxid: record.zxid };
     this.#track(txn.path, txn.ephemeralOwner);
     this.#quotaCreated(txn.path);
@@ -391,11 +399,17 @@ export class DataTree {
     out.triggers.push({ type: "NodeChildrenChanged", path: parentPath });
   }
 
-  #insert(path: string, data: Uint8Array, acl: Acl[], stat: Stat, dataNull = false): void {
+  #insert(path: string, data: Uint8Array, acl: readonly Acl[], stat: Stat, dataNull = false): void {
     const parent = this.#mustGet(parentOf(path));
-    this.#nodes.set(path, { data, dataNull, acl, stat, children: new Set() });
-    parent.children.add(baseName(path));
+    const held = this.#acls.hold(acl);
+    this.#nodes.set(path, { data, dataNull, acl: held, stat, children: noChildren });
+    this.#addChild(parent, baseName(path));
     parent.stat = { ...parent.stat, numChildren: parent.children.size };
+  }
+
+  #addChild(parent: Znode, name: string): void {
+    if (parent.children === noChildren) parent.children = new Set();
+    parent.children.add(name);
   }
 
   #delete(path: string, zxid: number, out: ApplyResult | null, triggers = out!.triggers): void {
@@ -404,7 +418,9 @@ export class DataTree {
     const parentPath = parentOf(path);
     const parent = this.#mustGet(parentPath);
     this.#nodes.delete(path);
+    this.#acls.release(node.acl);
     parent.children.delete(baseName(path));
+    if (parent.children.size === 0) parent.children = noChildren;
     parent.stat = {
       ...parent.stat,
       numChildren: parent.children.size,

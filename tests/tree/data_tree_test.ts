@@ -271,3 +271,32 @@ Deno.test("DataTree triggers carry the changed node's ACL, as it was for a delet
   });
   assert.deepEqual(deleted.triggers.map((t) => t.acl), [acl, undefined]);
 });
+
+Deno.test("DataTree: leaves share no children, and ACLs shared between nodes stay each node's own", () => {
+  const tree = new DataTree();
+  const apply = applier(tree);
+  const create = (path: string, acl = open) =>
+    apply({ type: "create", path, data: bytes(""), acl, ephemeralOwner: 0, parentCversion: 1 });
+  create("/a");
+  create("/b");
+  create("/a/x");
+  assert.deepEqual(tree.getChildren("/b")?.children, [], "a leaf gains no child of another");
+  apply({ type: "delete", path: "/a/x" });
+  create("/b/y");
+  assert.deepEqual(tree.getChildren("/a")?.children, []);
+  assert.deepEqual(tree.getChildren("/b")?.children, ["y"]);
+  assert.equal(tree.descendantCount("/"), 6, "/zookeeper, its two children, /a, /b and /b/y");
+  // /a and /b hold the same ACL; changing one (or a copy read out) leaves the other as it was.
+  apply({
+    type: "setACL",
+    path: "/a",
+    acl: [{ perms: 1, scheme: "world", id: "anyone" }],
+    aversion: 1,
+  });
+  tree.getAcl("/b")!.acl[0].perms = 0;
+  assert.deepEqual(tree.getAcl("/a")?.acl, [{ perms: 1, scheme: "world", id: "anyone" }]);
+  assert.deepEqual(tree.getAcl("/b")?.acl, open);
+  assert.deepEqual(DataTree.fromNodes(tree.exportNodes(), tree.lastZxid).getAcl("/a")?.acl, [
+    { perms: 1, scheme: "world", id: "anyone" },
+  ]);
+});
