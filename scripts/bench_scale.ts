@@ -325,7 +325,8 @@ function wrapSocket(
   const socket: Socket = {
     remoteAddress: inner.remoteAddress ?? "",
     remotePort: inner.remotePort ?? 0,
-    write: (chunk) => void (closed || inner.write(chunk)),
+    write: (chunk) => void (closed || inner.write(chunk.slice())),
+    writeOwned: (chunk) => void (closed || inner.write(chunk)),
     get pendingWriteBytes() {
       return inner.writableLength;
     },

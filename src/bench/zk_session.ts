@@ -121,7 +121,7 @@ export class ZkBenchSession {
     this.#sentSincePing = true;
     return new Promise<ZkReply>((resolve, reject) => {
       this.#pending.set(xid, { resolve, reject });
-      this.#socket!.write(encodeRequest(xid, request));
+      this.#socket!.writeOwned(encodeRequest(xid, request));
     });
   }
 

@@ -196,9 +196,9 @@ export class Connection {
     if (this.#socketClosed) this.#reportLost();
   }
 
-  /** Sends one encoded frame. */
+  /** Sends one encoded frame; it must not change afterwards (the socket may hold it). */
   write(frame: Uint8Array): void {
-    if (!this.#closeRequested) this.#socket.write(frame);
+    if (!this.#closeRequested) this.#socket.writeOwned(frame);
   }
 
   /**

@@ -15,6 +15,12 @@ export interface Socket {
    * bytes are dropped). The adapter may coalesce several writes into one system call.
    */
   write(chunk: Uint8Array): void;
+  /**
+   * {@linkcode Socket.write} without the copy: the caller hands `chunk` over and must never
+   * change it afterwards (the adapter may hold it until it is sent). For freshly encoded frames,
+   * which nobody else holds.
+   */
+  writeOwned(chunk: Uint8Array): void;
   /** Bytes queued by {@linkcode Socket.write} and not yet handed to the kernel. */
   readonly pendingWriteBytes: number;
   /** Stops delivering data until {@linkcode Socket.resume}; TCP backpressure does the rest. */

@@ -1146,47 +1146,71 @@ export class Replica {
   // ---- reads --------------------------------------------------------------------------------
 
   #read(conn: Conn, item: Extract<Item, { kind: "read" }>): ServerMessage {
+    // The frequent reads build their answer in one object, with no closures: the fewer objects
+    // per read, the rarer the collections that pause the loop (see docs/PERFORMANCE.md).
     const request = item.request;
+    const xid = request.xid;
     const zxid = this.#tree.lastZxid;
-    const base = { t: "res" as const, xid: request.xid, zxid };
-    const error = (err: ErrorCode, message: string): ServerMessage => ({ ...base, err, message });
-    const sessionId = conn.sessionId;
-    const watchFull = () =>
-      this.watches.countFor(sessionId) >= this.#options.watchesPerSessionMax
-        ? error(
-          "BadArguments",
-          `session holds the maximum of ${this.#options.watchesPerSessionMax} watches`,
-        )
-        : null;
     switch (request.op) {
+      case "exists": {
+        if (request.watch) {
+          const full = this.#watchFull(conn.sessionId, xid, zxid);
+          if (full) return full;
+          this.watches.add("data", request.path, conn.sessionId);
+        }
+        return { t: "res", xid, zxid, stat: this.#tree.stat(request.path) };
+      }
+      case "getData":
+      case "getChildren": {
+        const path = request.path;
+        const acl = this.#tree.aclOf(path);
+        if (!acl) return readError(xid, zxid, "NoNode", `${path} does not exist`);
+        if (!allowed(acl, Perms.read, item.authIds)) {
+          return readError(xid, zxid, "NoAuth", `no READ permission on ${path}`);
+        }
+        if (request.watch) {
+          const full = this.#watchFull(conn.sessionId, xid, zxid);
+          if (full) return full;
+          this.watches.add(request.op === "getData" ? "data" : "child", path, conn.sessionId);
+        }
+        if (request.op === "getChildren") {
+          const { children, stat } = this.#tree.getChildren(path)!;
+          return { t: "res", xid, zxid, children, stat };
+        }
+        const { data, stat, dataNull } = this.#tree.getData(path)!;
+        return dataNull
+          ? { t: "res", xid, zxid, data, stat, dataNull }
+          : { t: "res", xid, zxid, data, stat };
+      }
+      default:
+        return this.#readOther(conn, item, zxid);
+    }
+  }
+
+  /** The error answer of a session at its watch limit, or null below it. */
+  #watchFull(sessionId: number, xid: number, zxid: number): ServerMessage | null {
+    const max = this.#options.watchesPerSessionMax;
+    return this.watches.countFor(sessionId) >= max
+      ? readError(xid, zxid, "BadArguments", `session holds the maximum of ${max} watches`)
+      : null;
+  }
+
+  /** The reads other than exists, getData and getChildren. */
+  #readOther(conn: Conn, item: Extract<Item, { kind: "read" }>, zxid: number): ServerMessage {
+    const request = item.request;
+    const base = { t: "res" as const, xid: request.xid, zxid };
+    const error = (err: ErrorCode, message: string) => readError(request.xid, zxid, err, message);
+    const sessionId = conn.sessionId;
+    const watchFull = () => this.#watchFull(sessionId, request.xid, zxid);
+    switch (request.op) {
+      case "exists":
+      case "getData":
+      case "getChildren":
+        return this.#read(conn, item);
       case "ping":
         return { ...base };
       case "sync":
         return { ...base, path: request.path };
-      case "exists": {
-        if (request.watch) {
-          const full = watchFull();
-          if (full) return full;
-          this.watches.add("data", request.path, sessionId);
-        }
-        return { ...base, stat: this.#tree.stat(request.path) };
-      }
-      case "getData":
-      case "getChildren": {
-        const acl = this.#tree.aclOf(request.path);
-        if (!acl) return error("NoNode", `${request.path} does not exist`);
-        if (!allowed(acl, Perms.read, item.authIds)) {
-          return error("NoAuth", `no READ permission on ${request.path}`);
-        }
-        if (request.watch) {
-          const full = watchFull();
-          if (full) return full;
-          this.watches.add(request.op === "getData" ? "data" : "child", request.path, sessionId);
-        }
-        return request.op === "getData"
-          ? { ...base, ...this.#tree.getData(request.path)! }
-          : { ...base, ...this.#tree.getChildren(request.path)! };
-      }
       case "getACL": {
         const found = this.#tree.getAcl(request.path);
         if (!found) return error("NoNode", `${request.path} does not exist`);
@@ -1331,6 +1355,11 @@ function answerMessage(xid: number, body: AnswerBody): ServerMessage {
 }
 
 /** The tables a removeWatches or checkWatches of `type` means. */
+/** A read's error answer. */
+function readError(xid: number, zxid: number, err: ErrorCode, message: string): ServerMessage {
+  return { t: "res", xid, zxid, err, message };
+}
+
 function watchKindsOf(type: WatcherType): WatchTableKind[] {
   switch (type) {
     case "children":

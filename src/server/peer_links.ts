@@ -308,7 +308,7 @@ export class PeerLinks {
       return this.#breakOutbound(out, "outbox overflow");
     }
     if (live !== null) {
-      live.write(frame);
+      live.writeOwned(frame);
     } else {
       out.queue.push(frame);
       out.queuedBytes += frame.byteLength;
@@ -433,7 +433,7 @@ export class PeerLinks {
     out.lastRefusal = null;
     // From here on the acceptor sends nothing; any byte is a protocol error (see above).
     const socket = attempt.socket!;
-    for (const frame of out.queue) socket.write(frame);
+    for (const frame of out.queue) socket.writeOwned(frame);
     out.queue = [];
     out.queuedBytes = 0;
     this.#log("info", "peer link up", { peer: out.id, direction: "out" });

@@ -872,7 +872,7 @@ class ServerHost implements CorralServer {
     if (conn.zk) {
       this.#countSent(conn, message);
       const bytes = conn.zk.connection.encode(message);
-      if (bytes) conn.socket.write(bytes);
+      if (bytes) conn.socket.writeOwned(bytes);
       if (conn.zk.connection.closeAfterSend) {
         this.#forget(connId);
         conn.socket.close();
@@ -880,7 +880,7 @@ class ServerHost implements CorralServer {
       }
     } else {
       this.#countSent(conn, message);
-      conn.socket.write(encodeFrame(message));
+      conn.socket.writeOwned(encodeFrame(message));
     }
     if (conn.socket.pendingWriteBytes > limits.connectionOutboxBytesMax) {
       this.#logger.log("warn", "closing a connection that does not read its responses", { connId });

@@ -123,26 +123,21 @@ export class ZkConnection {
     const zk = decoded.request;
     const pending: Pending = { xid: decoded.header.xid, op: zk.op };
     const xid = this.#track(pending);
-    const fail = (err: Invalid["err"], message: string): ZkInbound => ({
-      kind: "invalid",
-      xid,
-      err,
-      message,
-    });
     switch (zk.op) {
       case "unknown":
-        return fail("Unimplemented", `opcode ${zk.type} is not implemented`);
+        return invalid(xid, "Unimplemented", `opcode ${zk.type} is not implemented`);
       case "reconfig":
-        return fail("ReconfigDisabled", "dynamic reconfiguration is not supported");
+        return invalid(xid, "ReconfigDisabled", "dynamic reconfiguration is not supported");
       case "sasl":
-        return fail("Unimplemented", "SASL is not supported; use digest auth");
+        return invalid(xid, "Unimplemented", "SASL is not supported; use digest auth");
     }
     const body = this.#corralBody(zk, pending);
-    if ("err" in body) return fail(body.err as Invalid["err"], body.message as string);
-    const parsed = parseRequest({ xid, ...body });
+    if ("err" in body) return invalid(xid, body.err as Invalid["err"], body.message as string);
+    (body as Record<string, unknown>).xid = xid;
+    const parsed = parseRequest(body);
     return parsed.ok
       ? { kind: "request", request: parsed.value }
-      : fail(parsed.err, parsed.message);
+      : invalid(xid, parsed.err, parsed.message);
   }
 
   /** A replica message as ZooKeeper bytes; null when ZooKeeper has nothing to send for it. */
@@ -207,12 +202,9 @@ export class ZkConnection {
       case "getChildren2":
         return { op: "getChildren", path: zk.path, watch: zk.watch };
       case "setData":
-        return {
-          op: "setData",
-          path: zk.path,
-          ...dataOf(zk.data),
-          version: zk.version,
-        };
+        return zk.data === null
+          ? { op: "setData", path: zk.path, data: noData, dataNull: true, version: zk.version }
+          : { op: "setData", path: zk.path, data: zk.data, version: zk.version };
       case "getACL":
       case "sync":
       case "getAllChildrenNumber":
@@ -380,6 +372,14 @@ export class ZkConnection {
   }
 }
 
+/** An answer to a request that cannot be served: its error, answered in order. */
+function invalid(xid: number, err: Invalid["err"], message: string): ZkInbound {
+  return { kind: "invalid", xid, err, message };
+}
+
+/** The data of ZooKeeper's null data (with `dataNull`): shared, the tree never mutates data. */
+const noData = new Uint8Array(0);
+
 function createBody(
   zk: Extract<ZkRequest, { op: "create" | "create2" | "createContainer" | "createTTL" }>,
 ): Record<string, unknown> {
@@ -406,7 +406,7 @@ function createBody(
 
 /** ZooKeeper's data as the CBOR protocol spells it: null data is empty data with `dataNull`. */
 function dataOf(data: Uint8Array | null): { data: Uint8Array; dataNull?: true } {
-  return data === null ? { data: new Uint8Array(0), dataNull: true } : { data };
+  return data === null ? { data: noData, dataNull: true } : { data };
 }
 
 function multiResult(result: CorralMultiResult, withStat = false): MultiResult {

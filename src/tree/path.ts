@@ -28,14 +28,25 @@ function badChar(code: number): boolean {
 export function validatePath(path: string, sequential = false): string | null {
   if (sequential) return validatePath(path + "1");
   if (path.length === 0) return "must not be empty";
-  if (path[0] !== "/") return "must start with /";
-  if (encoder.encode(path).byteLength > pathBytesMax) return `longer than ${pathBytesMax} bytes`;
-  if (path === "/") return null;
-  if (path.endsWith("/")) return "must not end with /";
-  const names = path.slice(1).split("/");
-  for (const name of names) {
-    if (name === "") return "must not contain an empty name (//)";
-    if (name === "." || name === "..") return `must not contain the name "${name}"`;
+  if (path.charCodeAt(0) !== slash) return "must start with /";
+  // Every UTF-16 unit is at most 3 UTF-8 bytes: only a path that might be too long is encoded.
+  if (path.length * 3 > pathBytesMax && encoder.encode(path).byteLength > pathBytesMax) {
+    return `longer than ${pathBytesMax} bytes`;
+  }
+  if (path.length === 1) return null;
+  if (path.charCodeAt(path.length - 1) === slash) return "must not end with /";
+  // One pass over the names, without splitting the path into new strings.
+  for (let start = 1; start <= path.length;) {
+    let end = path.indexOf("/", start);
+    if (end < 0) end = path.length;
+    const length = end - start;
+    if (length === 0) return "must not contain an empty name (//)";
+    if (
+      length <= 2 && path.charCodeAt(start) === dot && (length === 1 || path[start + 1] === ".")
+    ) {
+      return `must not contain the name "${path.slice(start, end)}"`;
+    }
+    start = end + 1;
   }
   for (let i = 0; i < path.length; i++) {
     const code = path.charCodeAt(i);
@@ -43,6 +54,9 @@ export function validatePath(path: string, sequential = false): string | null {
   }
   return null;
 }
+
+const slash = 0x2f;
+const dot = 0x2e;
 
 /** Parent of a valid non-root path: `/a/b` -> `/a`, `/a` -> `/`. */
 export function parentOf(path: string): string {

@@ -358,8 +358,8 @@ function multiOp(value: unknown, i: number): MultiOp {
         data: bytes(value, "data", dataBytesMax),
         acl: acl(value),
         mode: createMode,
-        ...nullData(value),
       };
+      if (nullData(value)) created.dataNull = true;
       if (withTtl) {
         const ttlMs = int(value, "ttlMs");
         if (ttlMs < 1 || ttlMs > ttlMsMax) {
@@ -371,14 +371,16 @@ function multiOp(value: unknown, i: number): MultiOp {
       }
       return created;
     }
-    case "setData":
-      return {
+    case "setData": {
+      const set: Extract<MultiOp, { op: "setData" }> = {
         op: "setData",
         path: path(value),
         data: bytes(value, "data", dataBytesMax),
         version: version(value),
-        ...nullData(value),
       };
+      if (nullData(value)) set.dataNull = true;
+      return set;
+    }
     case "delete":
       return { op: "delete", path: path(value), version: version(value) };
     default:
@@ -386,16 +388,16 @@ function multiOp(value: unknown, i: number): MultiOp {
   }
 }
 
-/** The `dataNull` flag: absent, or true with empty (or no) `data`. */
-function nullData(obj: Record<string, unknown>): { dataNull?: true } {
+/** The `dataNull` flag: absent (false), or true with empty (or no) `data`. */
+function nullData(obj: Record<string, unknown>): boolean {
   const flag = obj["dataNull"];
-  if (flag === undefined || flag === false) return {};
+  if (flag === undefined || flag === false) return false;
   if (flag !== true) throw new Bad("BadArguments", `field "dataNull" must be a boolean`);
   const data = obj["data"];
   if (data instanceof Uint8Array && data.byteLength > 0) {
     throw new Bad("BadArguments", `field "dataNull" is only for empty data`);
   }
-  return { dataNull: true };
+  return true;
 }
 
 function readOp(value: unknown, i: number): ReadOp {
@@ -413,8 +415,12 @@ function request(obj: Record<string, unknown>, xid: number): ClientRequest {
     case "create":
     case "setData":
     case "delete":
-    case "check":
-      return { xid, ...multiOp(obj, 0) };
+    case "check": {
+      // The op's own object gains the xid: no copy of it (the hot path of writes).
+      const single = multiOp(obj, 0) as ClientRequest;
+      single.xid = xid;
+      return single;
+    }
     case "exists":
     case "getData":
     case "getChildren":

@@ -35,8 +35,8 @@ export const longBytes = 8;
 
 const int32Min = -0x8000_0000;
 const int32Max = 0x7fff_ffff;
-const bigSafeMin = BigInt(Number.MIN_SAFE_INTEGER);
-const bigSafeMax = BigInt(Number.MAX_SAFE_INTEGER);
+/** 2^32: a jute long is written and read as its high and low 32-bit halves. */
+const twoTo32 = 0x1_0000_0000;
 
 const utf8Encoder = new TextEncoder();
 // Not fatal: Java's `new String(bytes, UTF_8)` replaces malformed sequences with U+FFFD instead of
@@ -81,7 +81,11 @@ export class JuteWriter {
       throw new RangeError(`jute long is not a safe integer: ${value}`);
     }
     this.#reserve(longBytes);
-    this.#view.setBigInt64(this.#length, BigInt(value));
+    // Two 32-bit halves instead of a bigint: no allocation on the hot path. The high half is the
+    // floor, so a negative value gets its two's-complement high word and a low word in [0, 2^32).
+    const high = Math.floor(value / twoTo32);
+    this.#view.setInt32(this.#length, high);
+    this.#view.setUint32(this.#length + intBytes, value - high * twoTo32);
     this.#length += longBytes;
     return this;
   }
@@ -158,6 +162,21 @@ export class JuteWriter {
     return this.#bytes.slice(0, this.#length);
   }
 
+  /**
+   * Forgets what was written so the writer can be used again (one writer serving many records
+   * allocates only each record's final copy). A buffer grown past `keepBytes` is dropped, so one
+   * large record does not pin its memory.
+   */
+  reset(keepBytes = 64 * 1024): this {
+    this.#length = 0;
+    if (this.#bytes.byteLength > keepBytes) {
+      const buffer = new ArrayBuffer(keepBytes);
+      this.#bytes = new Uint8Array(buffer);
+      this.#view = new DataView(buffer);
+    }
+    return this;
+  }
+
   #reserve(bytes: number): void {
     const needed = this.#length + bytes;
     if (needed <= this.#bytes.byteLength) return;
@@ -178,12 +197,11 @@ export class JuteWriter {
  */
 export class JuteReader {
   readonly #bytes: Uint8Array;
-  readonly #view: DataView;
   #offset = 0;
 
   constructor(bytes: Uint8Array) {
+    // Bytes are read one by one rather than through a DataView: one object less per record.
     this.#bytes = bytes;
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   /** Bytes read so far. */
@@ -204,27 +222,32 @@ export class JuteReader {
   /** Reads a 32-bit signed integer. */
   readInt(): number {
     this.#need(intBytes, "an int");
-    const value = this.#view.getInt32(this.#offset);
+    const value = this.#int32At(this.#offset);
     this.#offset += intBytes;
     return value;
   }
 
   /** Reads a 64-bit signed integer; throws if it is not a safe JavaScript integer. */
   readLong(): number {
+    this.#need(longBytes, "a long");
     const at = this.#offset;
-    const value = this.readLongBig();
-    if (value < bigSafeMin || value > bigSafeMax) {
-      throw new JuteError(`long ${value} at offset ${at} is not a safe integer`);
+    // high * 2^32 + low is exact inside the safe range, and any long outside it lands outside it
+    // too (±2^53 are doubles), so the check below is exact.
+    const value = this.#int32At(at) * twoTo32 + (this.#int32At(at + intBytes) >>> 0);
+    if (!Number.isSafeInteger(value)) {
+      throw new JuteError(`long ${this.readLongBig()} at offset ${at} is not a safe integer`);
     }
-    return Number(value);
+    this.#offset += longBytes;
+    return value;
   }
 
   /** Reads a 64-bit signed integer as a bigint, whatever its size. */
   readLongBig(): bigint {
     this.#need(longBytes, "a long");
-    const value = this.#view.getBigInt64(this.#offset);
+    const high = BigInt(this.#int32At(this.#offset));
+    const low = BigInt(this.#int32At(this.#offset + intBytes) >>> 0);
     this.#offset += longBytes;
-    return value;
+    return (high << 32n) | low;
   }
 
   /** Reads a one-byte boolean; like Java's `readBoolean`, any non-zero byte is true. */
@@ -289,6 +312,12 @@ export class JuteReader {
       );
     }
     return length;
+  }
+
+  /** The big-endian int32 at `at` (in bounds: callers check first). */
+  #int32At(at: number): number {
+    const b = this.#bytes;
+    return (b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3];
   }
 
   #need(bytes: number, what: string): void {

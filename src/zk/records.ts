@@ -49,7 +49,8 @@ export type FrameReadResult =
  * Splits a byte stream into frame payloads. A declared length that is negative or above
  * `frameBytesMax` is reported once as an error value and the reader then ignores the stream: the
  * next frame's start is unknown, so the connection must be closed (ZooKeeper's "Len error").
- * Payloads are copies; the caller may reuse the chunks it pushes.
+ * A payload may be a view of the chunk just pushed, so decode it before reusing that chunk (the
+ * decoders here copy what they return); what the reader keeps between pushes is its own copy.
  *
  * @example
  * ```ts
@@ -87,6 +88,17 @@ export class FrameReader {
   /** Appends `chunk` and returns the payload of every frame it completes, in order. */
   push(chunk: Uint8Array): FrameReadResult[] {
     if (this.#failed || chunk.byteLength === 0) return [];
+    if (this.#bytes === 0) {
+      // Nothing held (the usual case: whole frames per chunk): split the chunk itself, and keep
+      // a copy of its unfinished tail only, since the caller may reuse the chunk.
+      const results: FrameReadResult[] = [];
+      const offset = this.#split(chunk, results);
+      if (!this.#failed && offset < chunk.byteLength) {
+        this.#chunks = [chunk.slice(offset)];
+        this.#bytes = chunk.byteLength - offset;
+      }
+      return results;
+    }
     // Copy: a chunk may wait here for the rest of its frame while the caller reuses it.
     this.#chunks.push(chunk.slice());
     this.#bytes += chunk.byteLength;
@@ -103,11 +115,11 @@ export class FrameReader {
 
   /** Splits whole frames off `buffer`; returns the offset of the first byte not consumed. */
   #split(buffer: Uint8Array, results: FrameReadResult[]): number {
-    const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
     let offset = 0;
     this.#needed = frameHeaderBytes;
     while (buffer.byteLength - offset >= frameHeaderBytes) {
-      const length = view.getInt32(offset);
+      const length = (buffer[offset] << 24) | (buffer[offset + 1] << 16) |
+        (buffer[offset + 2] << 8) | buffer[offset + 3];
       if (length < 0 || length > this.frameBytesMax) {
         this.#failed = true;
         results.push({
@@ -121,7 +133,6 @@ export class FrameReader {
         this.#needed = end - offset;
         break;
       }
-      // A view is safe: `buffer` is ours (copied in push) and is never written again.
       results.push({ ok: true, payload: buffer.subarray(offset + frameHeaderBytes, end) });
       offset = end;
     }
@@ -141,10 +152,14 @@ function joinBytes(chunks: readonly Uint8Array[]): Uint8Array {
 
 /** Writes a frame through `write`: a length placeholder, the payload, then the real length. */
 function frameOf(write: (writer: JuteWriter) => void): Uint8Array {
-  const writer = new JuteWriter().writeInt(0);
+  // One writer for every frame (they are built one at a time, synchronously): each frame then
+  // allocates only its final copy.
+  const writer = frameWriter.reset().writeInt(0);
   write(writer);
   return writer.patchInt(0, writer.length - frameHeaderBytes).finish();
 }
+
+const frameWriter = new JuteWriter(1024);
 
 /** A decoded value, or why the bytes could not be decoded. */
 export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string };
@@ -809,9 +824,14 @@ export function decodeRequest(payload: Uint8Array): DecodedRequest {
     xid = reader.readInt();
     type = reader.readInt();
     const name = opNameOf.get(type);
-    const request: ZkRequest = isRequestOp(name)
-      ? { op: name, ...(requestCodecs[name].read(reader) as object) } as ZkRequest
-      : { op: "unknown", type };
+    let request: ZkRequest;
+    if (isRequestOp(name)) {
+      // The body's own object gains the op: no copy of it per request.
+      request = requestCodecs[name].read(reader) as ZkRequest;
+      request.op = name;
+    } else {
+      request = { op: "unknown", type };
+    }
     return { ok: true, header: { xid, type }, request };
   } catch (error) {
     if (!(error instanceof JuteError)) throw error;

@@ -52,6 +52,7 @@ export function netContract(adapter: NetAdapter): ContractCase[] {
     ["server-side close() runs each side's close handler exactly once", serverCloseClosesClient],
     ["client-side close() runs each side's close handler exactly once", clientCloseClosesServer],
     ["write() and close() after close() neither throw nor send", writeAfterCloseIsDropped],
+    ["write() copies its chunk; writeOwned() sends its own, in order with write()", writeCopies],
     ["connect() to a closed port rejects", connectToClosedPortRejects],
     ["pause() holds data back and resume() delivers it in order", pauseHoldsDataBack],
     ["Listener.close() releases the port for a new listen()", listenerCloseReleasesPort],
@@ -190,6 +191,20 @@ async function connectToClosedPortRejects(harness: Harness): Promise<void> {
   });
   await assert.rejects(withTimeout(attempt, waitMsMax, "connect()"));
   assert.equal(handlersMade, false, "no handlers are asked for when connecting fails");
+}
+
+async function writeCopies(harness: Harness): Promise<void> {
+  const listener = await harness.listen();
+  const client = await harness.connect(listener.port);
+  const buffer = encode("abc");
+  client.socket.write(buffer);
+  // Reused at once, in the same turn: what write() queued must not change with it.
+  buffer.set(encode("xyz"));
+  client.socket.writeOwned(encode("123"));
+  client.socket.write(buffer);
+  client.socket.writeOwned(new Uint8Array(0));
+  await harness.until(() => harness.accepted[0]?.byteCount >= 9, "all nine bytes arrive");
+  assert.equal(harness.accepted[0].text(), "abc123xyz");
 }
 
 async function pauseHoldsDataBack(harness: Harness): Promise<void> {

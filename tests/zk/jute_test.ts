@@ -317,3 +317,15 @@ Deno.test("JuteReader throws only JuteError on arbitrary bytes (property)", () =
     { runs: 500 },
   );
 });
+
+Deno.test("JuteWriter.reset() starts over; finish() copies, so earlier records keep their bytes", () => {
+  const writer = new JuteWriter(16);
+  const first = writer.writeInt(1).writeString("/a").finish();
+  const second = writer.reset().writeInt(2).finish();
+  assert.equal(hex(first), "00 00 00 01 00 00 00 02 2f 61");
+  assert.equal(hex(second), "00 00 00 02");
+  // A buffer grown past what reset keeps is dropped; the writer still works.
+  const big = writer.reset(32).writeRaw(new Uint8Array(100)).finish();
+  assert.equal(big.byteLength, 100);
+  assert.equal(hex(writer.reset(32).writeInt(3).finish()), "00 00 00 03");
+});

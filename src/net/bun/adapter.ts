@@ -168,14 +168,19 @@ class BunSocket implements Socket {
     return this.#pendingWriteBytes;
   }
 
-  /**
-   * Queues a copy of `chunk` (the caller may reuse its buffer at once). Writes made in the same
-   * turn of the event loop leave together: the first schedules one flush for after the loop's
-   * current callbacks, so a burst of replies and proposals costs one system call, not one each.
-   */
+  /** Queues a copy of `chunk` (the caller may reuse its buffer at once); see writeOwned. */
   write(chunk: Uint8Array): void {
+    if (chunk.byteLength > 0) this.writeOwned(chunk.slice());
+  }
+
+  /**
+   * Queues `chunk` itself. Writes made in the same turn of the event loop leave together: the
+   * first schedules one flush for after the loop's current callbacks, so a burst of replies and
+   * proposals costs one system call, not one each.
+   */
+  writeOwned(chunk: Uint8Array): void {
     if (this.#closeRequested || this.#closed || chunk.byteLength === 0) return;
-    this.#queue.push(chunk.slice());
+    this.#queue.push(chunk);
     this.#pendingWriteBytes += chunk.byteLength;
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;

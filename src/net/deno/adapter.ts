@@ -139,9 +139,13 @@ class DenoSocket implements Socket {
   }
 
   write(chunk: Uint8Array): void {
-    if (this.#closeRequested || this.#connClosed || chunk.byteLength === 0) return;
     // Copied because the caller may reuse its buffer as soon as write() returns.
-    this.#queue.push(chunk.slice());
+    if (chunk.byteLength > 0) this.writeOwned(chunk.slice());
+  }
+
+  writeOwned(chunk: Uint8Array): void {
+    if (this.#closeRequested || this.#connClosed || chunk.byteLength === 0) return;
+    this.#queue.push(chunk);
     this.#pendingWriteBytes += chunk.byteLength;
     this.#writing ??= this.#writeLoop();
   }

@@ -137,10 +137,14 @@ class NodeSocket implements Socket {
   }
 
   write(chunk: Uint8Array): void {
-    if (this.#closeRequested || this.#closed || chunk.byteLength === 0) return;
     // Copied because the stream keeps a reference until the bytes are written, and the caller
     // may reuse its buffer as soon as write() returns.
-    this.#inner.write(chunk.slice());
+    if (chunk.byteLength > 0) this.writeOwned(chunk.slice());
+  }
+
+  writeOwned(chunk: Uint8Array): void {
+    if (this.#closeRequested || this.#closed || chunk.byteLength === 0) return;
+    this.#inner.write(chunk);
   }
 
   pause(): void {
