@@ -185,6 +185,8 @@ export class PeerLinks {
   #listener: Listener | null = null;
   #started = false;
   #closed = false;
+  /** The last message sent and its frame, to encode a message sent to several peers once. */
+  #lastSent: { message: unknown; frame: Uint8Array } | null = null;
   #closing: Promise<void> | null = null;
 
   /** Checks the options; throws a `RangeError` on a bad member list. Nothing opens until `start()`. */
@@ -283,7 +285,11 @@ export class PeerLinks {
     }
     let frame: Uint8Array;
     try {
-      frame = encodeFrame(message);
+      // A message sent to several peers (a leader's PROPOSAL goes to every follower) is the same
+      // object each time: it is encoded once. Messages are never changed once sent.
+      const last = this.#lastSent;
+      frame = last !== null && last.message === message ? last.frame : encodeFrame(message);
+      this.#lastSent = { message, frame };
     } catch (error) {
       this.#log("error", "message cannot be encoded; link reset", { to, error: String(error) });
       return this.#breakOutbound(out, "message cannot be encoded");

@@ -520,10 +520,10 @@ export class Peer {
       );
       this.#append(record);
       this.#pending.push({ record, acks: new Set() });
+      // One message for every follower: the host encodes it once (see PeerLinks.send).
+      const proposal: PeerMessage = { type: "PROPOSAL", record };
       for (const learner of this.#learners.values()) {
-        if (learner.forwarding && !learner.observer) {
-          this.#send(learner.id, { type: "PROPOSAL", record });
-        }
+        if (learner.forwarding && !learner.observer) this.#send(learner.id, proposal);
       }
     }
     this.#logWrite(records);
