@@ -1183,7 +1183,7 @@ export class Replica {
           : { t: "res", xid, zxid, data, stat };
       }
       default:
-        return this.#readOther(conn, item, zxid);
+        return this.#readOther(conn, request, item.authIds, zxid);
     }
   }
 
@@ -1196,17 +1196,17 @@ export class Replica {
   }
 
   /** The reads other than exists, getData and getChildren. */
-  #readOther(conn: Conn, item: Extract<Item, { kind: "read" }>, zxid: number): ServerMessage {
-    const request = item.request;
+  #readOther(
+    conn: Conn,
+    request: Exclude<ReadRequest, { op: "exists" | "getData" | "getChildren" }>,
+    authIds: readonly AuthId[],
+    zxid: number,
+  ): ServerMessage {
     const base = { t: "res" as const, xid: request.xid, zxid };
     const error = (err: ErrorCode, message: string) => readError(request.xid, zxid, err, message);
     const sessionId = conn.sessionId;
     const watchFull = () => this.#watchFull(sessionId, request.xid, zxid);
     switch (request.op) {
-      case "exists":
-      case "getData":
-      case "getChildren":
-        return this.#read(conn, item);
       case "ping":
         return { ...base };
       case "sync":
@@ -1214,10 +1214,10 @@ export class Replica {
       case "getACL": {
         const found = this.#tree.getAcl(request.path);
         if (!found) return error("NoNode", `${request.path} does not exist`);
-        if (!allowed(found.acl, Perms.read | Perms.admin, item.authIds)) {
+        if (!allowed(found.acl, Perms.read | Perms.admin, authIds)) {
           return error("NoAuth", `no READ or ADMIN permission on ${request.path}`);
         }
-        if (!allowed(found.acl, Perms.admin, item.authIds)) {
+        if (!allowed(found.acl, Perms.admin, authIds)) {
           // As ZooKeeper: a reader without ADMIN sees who, not the password digests.
           found.acl = found.acl.map((a) =>
             a.scheme === "digest" ? { ...a, id: `${a.id.slice(0, a.id.indexOf(":"))}:x` } : a
@@ -1257,7 +1257,7 @@ export class Replica {
       case "getAllChildrenNumber": {
         const acl = this.#tree.aclOf(request.path);
         if (!acl) return error("NoNode", `${request.path} does not exist`);
-        if (!allowed(acl, Perms.read, item.authIds)) {
+        if (!allowed(acl, Perms.read, authIds)) {
           return error("NoAuth", `no READ permission on ${request.path}`);
         }
         return { ...base, count: this.#tree.descendantCount(request.path) };
@@ -1265,7 +1265,7 @@ export class Replica {
       case "whoAmI":
         return {
           ...base,
-          clientInfo: item.authIds.map((id) => ({
+          clientInfo: authIds.map((id) => ({
             scheme: id.scheme,
             user: id.scheme === "digest" ? id.id.slice(0, id.id.indexOf(":")) : id.id,
           })),
@@ -1276,7 +1276,7 @@ export class Replica {
           readResults: request.ops.map((op): ReadResult => {
             const acl = this.#tree.aclOf(op.path);
             if (!acl) return { op: "error", err: "NoNode", message: `${op.path} does not exist` };
-            if (!allowed(acl, Perms.read, item.authIds)) {
+            if (!allowed(acl, Perms.read, authIds)) {
               return { op: "error", err: "NoAuth", message: `no READ permission on ${op.path}` };
             }
             return op.op === "getData"
