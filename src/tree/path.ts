@@ -42,7 +42,8 @@ export function validatePath(path: string, sequential = false): string | null {
     const length = end - start;
     if (length === 0) return "must not contain an empty name (//)";
     if (
-      length <= 2 && path.charCodeAt(start) === dot && (length === 1 || path[start + 1] === ".")
+      length <= 2 && path.charCodeAt(start) === dot &&
+      (length === 1 || path.charCodeAt(start + 1) === dot)
     ) {
       return `must not contain the name "${path.slice(start, end)}"`;
     }
