@@ -185,8 +185,9 @@ export class PeerLinks {
   #listener: Listener | null = null;
   #started = false;
   #closed = false;
-  /** The last message sent and its frame, to encode a message sent to several peers once. */
-  #lastSent: { message: unknown; frame: Uint8Array } | null = null;
+  /** The last message encoded and its frame, to encode a message sent to several peers once. */
+  #lastMessage: unknown = undefined;
+  #lastFrame: Uint8Array | null = null;
   #closing: Promise<void> | null = null;
 
   /** Checks the options; throws a `RangeError` on a bad member list. Nothing opens until `start()`. */
@@ -287,9 +288,13 @@ export class PeerLinks {
     try {
       // A message sent to several peers (a leader's PROPOSAL goes to every follower) is the same
       // object each time: it is encoded once. Messages are never changed once sent.
-      const last = this.#lastSent;
-      frame = last !== null && last.message === message ? last.frame : encodeFrame(message);
-      this.#lastSent = { message, frame };
+      if (this.#lastFrame !== null && message === this.#lastMessage) {
+        frame = this.#lastFrame;
+      } else {
+        frame = encodeFrame(message);
+        this.#lastMessage = message;
+        this.#lastFrame = frame;
+      }
     } catch (error) {
       this.#log("error", "message cannot be encoded; link reset", { to, error: String(error) });
       return this.#breakOutbound(out, "message cannot be encoded");
