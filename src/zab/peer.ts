@@ -25,12 +25,12 @@ export interface PeerEpochs {
 }
 
 /**
- * Txns kept in memory for DIFF by default. About two seconds of writes at full speed: enough for
- * a follower that blinked or a leader paused and deposed; one further behind gets a SNAP.
- * ZooKeeper keeps 500 in memory (and reads older ones back from its log). At 100,000 the window
- * was a third of a loaded member's memory (docs/PERFORMANCE.md, "What limits Corral").
+ * Txns kept in memory for DIFF by default: a third of a second of writes at full speed, enough for
+ * a follower that blinked; one further behind gets a SNAP. ZooKeeper keeps 500 in memory (and reads
+ * older ones back from its log). At 10,000 the window held a fifth of a loaded member's RSS: the
+ * compare grid left members at 105-138 MiB, and at 2,000 at 86-109 (docs/PERFORMANCE.md).
  */
-export const historyRecordsMaxDefault = 10_000;
+export const historyRecordsMaxDefault = 2_000;
 
 /** Bytes of txn data kept in memory for DIFF by default (see {@linkcode txnRecordBytes}). */
 export const historyBytesMaxDefault = 16 * 1024 * 1024;
@@ -48,7 +48,7 @@ export interface PeerOptions {
   initLimitTicks?: number;
   /** Ticks of silence before a link counts as dead (ZooKeeper's syncLimit). Default 5. */
   syncLimitTicks?: number;
-  /** Most records kept for DIFF; a learner further behind gets a SNAP. Default 10,000. */
+  /** Most records kept for DIFF; a learner further behind gets a SNAP. Default 2,000. */
   historyRecordsMax?: number;
   /**
    * Most bytes of txn data (values, paths, ACLs: see {@linkcode txnRecordBytes}) kept for DIFF,
