@@ -3,8 +3,9 @@
  *
  * Bun's `socket.write` does not buffer: it hands the kernel what fits and returns how many bytes
  * that was. The adapter queues every write and flushes the queue, coalesced into one system call,
- * once per turn of the event loop (`setImmediate`); what the kernel does not take stays queued
- * (so order holds) until Bun's `drain` callback.
+ * once per turn of the event loop; what the kernel does not take stays queued (so order holds)
+ * until Bun's `drain` callback. One `setImmediate` per turn flushes every socket written to in it,
+ * so a leader answering 128 sessions schedules one callback, not 128.
  *
  * Pausing uses Bun's own `socket.pause()`/`socket.resume()`, which stop and restart reading from
  * the kernel, so TCP backpressure reaches the peer. Should a chunk still arrive while paused (one
@@ -116,6 +117,23 @@ async function connectBun(
   return raw.data!;
 }
 
+/** Sockets written to in this turn of the event loop, in the order of their first write. */
+let toFlush: BunSocket[] = [];
+/** The other list, swapped in while `toFlush` is being flushed, so no turn allocates one. */
+let flushing: BunSocket[] = [];
+
+/** Flushes `socket` with every other socket written to in this turn. */
+function scheduleFlush(socket: BunSocket): void {
+  if (toFlush.length === 0) setImmediate(flushAll);
+  toFlush.push(socket);
+}
+
+function flushAll(): void {
+  [flushing, toFlush] = [toFlush, flushing];
+  for (const socket of flushing) socket.flushTurn();
+  flushing.length = 0;
+}
+
 /** Routes Bun's shared callbacks to the wrapper stored on each raw socket. */
 function rawHandlers(makeHandlers: (socket: Socket) => SocketHandlers): BunRawHandlers {
   return {
@@ -184,12 +202,20 @@ class BunSocket implements Socket {
     this.#pendingWriteBytes += chunk.byteLength;
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
-      setImmediate(() => {
-        this.#flushScheduled = false;
-        if (this.#closed) return;
-        this.#flush();
-        if (this.#closeRequested && this.#queue.length === 0) this.#raw.end();
-      });
+      scheduleFlush(this);
+    }
+  }
+
+  /** The once-per-turn flush {@linkcode scheduleFlush} asked for. */
+  flushTurn(): void {
+    this.#flushScheduled = false;
+    if (this.#closed) return;
+    try {
+      this.#flush();
+      if (this.#closeRequested && this.#queue.length === 0) this.#raw.end();
+    } catch (error) {
+      // A socket Bun refuses to write to is broken; the other sockets of the turn still flush.
+      this.onError(error as Error);
     }
   }
 
