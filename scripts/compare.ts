@@ -114,7 +114,10 @@ interface SystemReport {
   label: string;
   startupMs: number[];
   idleRssMiB: number[];
+  /** As the first grid's load generator exits. */
   loadedRssMiB: number[];
+  /** After the first grid and then `settleMs` without load: what the servers keep. */
+  settledRssMiB: number[];
   /** Server CPU seconds used over the whole grid, per node. */
   failover: { kill: (number | null)[]; stop: (number | null)[] };
 }
@@ -206,6 +209,12 @@ function settingsFrom(): Settings | number {
 }
 
 const mib = (bytes: number | null) => bytes === null ? NaN : bytes / 2 ** 20;
+/**
+ * The pause after the first grid before RSS is read again. A garbage-collected server holds the
+ * garbage of the load's last seconds until its next collection, so the reading as the load ends
+ * and this one bracket what it keeps.
+ */
+const settleMs = 5_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function log(line: string): void {
@@ -353,6 +362,7 @@ async function measureSystem(
     // Read after the first grid, the one every system of the comparison gets; Corral's extra CBOR
     // grid would otherwise count against it as "RSS after the same load".
     let loadedRssMiB: number[] | null = null;
+    let settledRssMiB: number[] | null = null;
     for (const { protocol, sessions } of plan.protocols) {
       const port = protocol === "cbor" ? leader.cborPort! : leader.clientPort;
       log(
@@ -376,15 +386,28 @@ async function measureSystem(
             `p99 ${result.latencyMs.p99.toFixed(2)} ms, errors ${result.errors}`,
         );
       }
-      loadedRssMiB ??= rssMiB();
+      if (loadedRssMiB === null) {
+        loadedRssMiB = rssMiB();
+        await sleep(settleMs);
+        settledRssMiB = rssMiB();
+      }
     }
     loadedRssMiB ??= rssMiB(); // a system without a grid
+    settledRssMiB ??= loadedRssMiB;
     const failover = { kill: [] as (number | null)[], stop: [] as (number | null)[] };
     if (plan.nodes === 3 && settings.rounds > 0) {
       failover.kill = await failovers(system, "kill", settings.rounds);
       failover.stop = await failovers(system, "stop", settings.rounds);
     }
-    return { id: plan.id, label: system.label, startupMs, idleRssMiB, loadedRssMiB, failover };
+    return {
+      id: plan.id,
+      label: system.label,
+      startupMs,
+      idleRssMiB,
+      loadedRssMiB,
+      settledRssMiB,
+      failover,
+    };
   } finally {
     await system.stop(settings.keep);
   }
@@ -550,6 +573,14 @@ function targets(cells: Cell[], reports: Map<SystemId, SystemReport>): Target[] 
       "MiB",
     );
     add(
+      `RSS per server ${settleMs / 1000} s after the load (largest node), Corral/ZooKeeper`,
+      "≤ 0.25×",
+      maxOf(cr.settledRssMiB),
+      maxOf(zr.settledRssMiB),
+      (r) => r <= 0.25,
+      "MiB",
+    );
+    add(
       "3-node startup to the first answer, Corral/ZooKeeper",
       "≤ 0.1×",
       median(cr.startupMs),
@@ -624,8 +655,9 @@ function report(
     `- Startup is the time from spawning every node to the first request any node answers (a ` +
     `getData of "/", or a range for etcd), as a median of ${settings.startups} starts. RSS is ` +
     `VmRSS from /proc, idle (2 s after startup) and after the load: the first grid, the ` +
-    `ZooKeeper-protocol one for ZooKeeper and Corral (Corral's CBOR grid runs after that ` +
-    `reading, so both carry the same load).\n` +
+    `ZooKeeper-protocol one for ZooKeeper and Corral (Corral's CBOR grid runs after these ` +
+    `readings, so both carry the same load). It is read twice: as the load generator exits, and ` +
+    `again after ${settleMs / 1000} s without load, once the servers' collectors have run.\n` +
     `- Failover: open-loop write probes send a write to every server every 5 ms. The leader is ` +
     `killed (SIGKILL) or paused (SIGSTOP) at t0. The figure is t0 to the first acknowledgement ` +
     `of a write sent at or after t0, over the surviving servers' probes. The killed node is ` +
@@ -651,16 +683,18 @@ function report(
       "startup ms, median (each)",
       "idle RSS MiB per node",
       "RSS MiB after load per node",
+      `RSS MiB ${settleMs / 1000} s later per node`,
       "kill -9 failover ms, median (each)",
       "SIGSTOP failover ms, median (each)",
     ]) +
-    row(["---", "--:", "--:", "--:", "--:", "--:"]);
+    row(["---", "--:", "--:", "--:", "--:", "--:", "--:"]);
   for (const r of reports) {
     text += row([
       r.label,
       stats(r.startupMs).text,
       r.idleRssMiB.map((v) => num(v)).join(", "),
       r.loadedRssMiB.map((v) => num(v)).join(", "),
+      r.settledRssMiB.map((v) => num(v)).join(", "),
       stats(r.failover.kill).text,
       stats(r.failover.stop).text,
     ]);
