@@ -29,6 +29,7 @@ import { defaultAdapter } from "../net/mod.ts";
 import { type Logger, silentLogger } from "./log.ts";
 import type { EnsembleOptions } from "./ensemble_types.ts";
 import { EnsembleShell, ensembleTicks } from "./ensemble.ts";
+import { collectGarbage, idleCheckMsDefault, IdleCollector } from "./idle_collector.ts";
 
 /** Where an ensemble member is: ZAB state and phase, its leader, epoch and zxids. */
 export interface EnsembleStatus {
@@ -223,6 +224,9 @@ class ServerHost implements CorralServer {
   #listener: Listener | null = null;
   #zkListener: Listener | null = null;
   #timer: ReturnType<typeof setInterval> | null = null;
+  /** Gives memory back once the server turns quiet after a burst (see idle_collector.ts). */
+  readonly #idle = new IdleCollector(collectGarbage);
+  #idleTimer: ReturnType<typeof setInterval> | null = null;
   #nextConnId = 1;
   #closed = false;
   #recovered: Recovered = {
@@ -344,6 +348,15 @@ class ServerHost implements CorralServer {
     };
   }
 
+  #collectIfIdle(): void {
+    const startMs = performance.now();
+    if (this.#idle.check()) {
+      this.#logger.log("debug", "quiet after a burst: collected garbage", {
+        ms: Math.round(performance.now() - startMs),
+      });
+    }
+  }
+
   #fatal(reason: string): void {
     if (this.#closed) return;
     this.#logger.log("error", "stopping: the server cannot go on", { reason });
@@ -352,6 +365,7 @@ class ServerHost implements CorralServer {
 
   /** Counts applied txns; takes a snapshot every `snapCount` (not while syncing a new leader). */
   #countApplied(count: number): void {
+    this.#idle.note(count);
     this.#txnsSinceSnapshot += count;
     if (
       this.#txnsSinceSnapshot >= this.#snapCount && this.#snapshotting === null &&
@@ -405,6 +419,7 @@ class ServerHost implements CorralServer {
       );
     }
     this.#timer = setInterval(() => this.#step({ type: "tick", nowMs: Date.now() }), this.#tickMs);
+    this.#idleTimer = setInterval(() => this.#collectIfIdle(), idleCheckMsDefault);
     this.#logger.log("info", "listening", {
       hostname,
       port: this.port,
@@ -418,6 +433,7 @@ class ServerHost implements CorralServer {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#timer !== null) clearInterval(this.#timer);
+    if (this.#idleTimer !== null) clearInterval(this.#idleTimer);
     await this.#shell?.close();
     await this.#listener?.close();
     await this.#zkListener?.close();
@@ -593,6 +609,7 @@ class ServerHost implements CorralServer {
   #request(conn: ConnState, event: Extract<ReplicaEvent, { type: "request" | "invalid" }>): void {
     const stats = conn.stats;
     stats.received++;
+    this.#idle.note();
     const xid = event.type === "request" ? event.request.xid : event.xid;
     stats.lastOp = event.type === "request" ? event.request.op : "invalid";
     stats.pendingSince.set(xid, event.nowMs);
