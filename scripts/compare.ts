@@ -720,7 +720,8 @@ function report(
     `- Two cores host the servers and the load generator together: a three-node system runs ` +
     `three server processes on them, so these figures measure CPU efficiency as much as ` +
     `protocol design. On separate machines the network adds latency and the CPU limit goes.\n` +
-    `- One short window per cell; this machine's results swing by up to ±30 % between runs. ` +
+    `- One short window per cell; this machine's results swing between runs, by a factor of two ` +
+    `or more from one hour to the next. ` +
     `Compare ratios from the same run, not figures across runs.\n` +
     `- The JVM warms up during the first cells; each cell has its own warm-up, but ZooKeeper's ` +
     `first cells may still be slower than a long-running server's.\n` +
