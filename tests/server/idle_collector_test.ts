@@ -2,8 +2,8 @@ import assert from "../assert.ts";
 import {
   busyEventsMinDefault,
   collectGarbage,
-  IdleCollector,
   idleCheckMsDefault,
+  IdleCollector,
 } from "../../src/server/idle_collector.ts";
 import { startServer } from "../../src/server/server.ts";
 import { RawConn } from "./_raw.ts";
