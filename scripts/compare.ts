@@ -118,7 +118,7 @@ interface SystemReport {
   loadedRssMiB: number[];
   /** After the first grid and then `settleMs` without load: what the servers keep. */
   settledRssMiB: number[];
-  /** Server CPU seconds used over the whole grid, per node. */
+  /** Ms from each kill -9 or SIGSTOP of the leader to the first acknowledged write after it. */
   failover: { kill: (number | null)[]; stop: (number | null)[] };
 }
 

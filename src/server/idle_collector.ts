@@ -5,7 +5,7 @@
  * watches the server's activity once a period; when a server that handled at least
  * `busyEventsMin` events since its last collection has a whole period without any, it asks the
  * runtime for one full collection. A server under steady load never gets one from here, and an
- * idle one gets one per burst, so the pause (milliseconds for Corral's heap) falls where no
+ * idle one gets one per burst, so the pause (37-130 ms measured on a loaded leader) falls where no
  * request waits on it.
  * @module
  */
