@@ -332,7 +332,7 @@ class ServerHost implements CorralServer {
       fatal: (reason) => this.#fatal(reason),
     });
     await this.#shell.start();
-    this.#run(() => this.#node!.start());
+    this.#run(() => this.#node!.start(), undefined);
   }
 
   get ensembleStatus(): EnsembleStatus | null {
@@ -782,21 +782,23 @@ class ServerHost implements CorralServer {
       while (this.#pendingEvents.length > 0) {
         const next = this.#pendingEvents.shift()!;
         if (this.#closed && next.type !== "disconnect") continue;
-        this.#run(() =>
-          this.#node ? this.#node.step(next as NodeEvent) : this.replica.step(next as ReplicaEvent)
-        );
+        this.#run(this.#stepCore, next);
       }
     } finally {
       this.#stepping = false;
     }
   }
 
-  /** Runs one step of the core, carries out its actions and counts what it applied. */
-  #run(step: () => (ReplicaAction | NodeAction)[]): void {
+  /** One event into the core (the member in an ensemble, else the replica); bound once. */
+  readonly #stepCore = (event: ReplicaEvent | NodeEvent): (ReplicaAction | NodeAction)[] =>
+    this.#node ? this.#node.step(event as NodeEvent) : this.replica.step(event as ReplicaEvent);
+
+  /** Runs `step(input)` on the core, carries out its actions and counts what it applied. */
+  #run<T>(step: (input: T) => (ReplicaAction | NodeAction)[], input: T): void {
     const applied = this.replica.appliedCount;
     let actions: (ReplicaAction | NodeAction)[];
     try {
-      actions = step();
+      actions = step(input);
     } catch (e) {
       // A broken invariant: stop loudly rather than serve from a state we no longer trust.
       this.#pendingEvents.length = 0;

@@ -164,22 +164,25 @@ export class DataTree {
     return this.#nodes.has(path);
   }
 
-  /** A copy of the stat of `path`, or null. */
-  stat(path: string): Stat | null {
-    const node = this.#nodes.get(path);
-    return node ? { ...node.stat } : null;
+  /**
+   * The stat of `path`, or null. Not a copy: the tree gives a node a new stat object on every
+   * change and never edits one, so a stat handed out stays as it was read (reads answer with it
+   * without copying).
+   */
+  stat(path: string): Readonly<Stat> | null {
+    return this.#nodes.get(path)?.stat ?? null;
   }
 
   /**
-   * The data (shared, do not mutate) and a stat copy of `path`, or null; `dataNull` when the node
-   * holds ZooKeeper's null data.
+   * The data and stat of `path` (both shared, do not mutate; see {@linkcode DataTree.stat}), or
+   * null; `dataNull` when the node holds ZooKeeper's null data.
    */
-  getData(path: string): { data: Uint8Array; stat: Stat; dataNull?: true } | null {
+  getData(path: string): { data: Uint8Array; stat: Readonly<Stat>; dataNull?: true } | null {
     const node = this.#nodes.get(path);
     if (!node) return null;
     return node.dataNull
-      ? { data: node.data, stat: { ...node.stat }, dataNull: true }
-      : { data: node.data, stat: { ...node.stat } };
+      ? { data: node.data, stat: node.stat, dataNull: true }
+      : { data: node.data, stat: node.stat };
   }
 
   /** Sorted child names and a stat copy of `path`, or null. */

@@ -300,3 +300,35 @@ Deno.test("DataTree: leaves share no children, and ACLs shared between nodes sta
     { perms: 1, scheme: "world", id: "anyone" },
   ]);
 });
+
+Deno.test("DataTree hands out stats that stay as they were read while the node changes", () => {
+  // Reads answer with the node's own stat object, uncopied: that is safe only while no change
+  // edits a stat in place.
+  const tree = new DataTree();
+  const apply = applier(tree);
+  const create = (path: string) =>
+    apply({
+      type: "create",
+      path,
+      data: bytes("a"),
+      acl: open,
+      ephemeralOwner: 0,
+      parentCversion: 1,
+    });
+  create("/p");
+  const child = tree.stat("/p")!;
+  const data = tree.getData("/p")!.stat;
+  const before = { ...child };
+  apply({ type: "setData", path: "/p", data: bytes("bb"), version: 1 });
+  apply({ type: "setACL", path: "/p", acl: open, aversion: 1 });
+  create("/p/c");
+  apply({ type: "delete", path: "/p/c" });
+  assert.deepEqual(child, before, "a stat read before four changes");
+  assert.deepEqual(data, before);
+  const after = tree.stat("/p")!;
+  assert.deepEqual(
+    [after.version, after.aversion, after.cversion, after.dataLength],
+    [1, 1, 2, 2],
+    "the changes are in the node's new stat",
+  );
+});
