@@ -1354,12 +1354,12 @@ function answerMessage(xid: number, body: AnswerBody): ServerMessage {
   return message as ServerMessage;
 }
 
-/** The tables a removeWatches or checkWatches of `type` means. */
 /** A read's error answer. */
 function readError(xid: number, zxid: number, err: ErrorCode, message: string): ServerMessage {
   return { t: "res", xid, zxid, err, message };
 }
 
+/** The tables a removeWatches or checkWatches of `type` means. */
 function watchKindsOf(type: WatcherType): WatchTableKind[] {
   switch (type) {
     case "children":
