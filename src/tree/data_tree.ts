@@ -58,11 +58,14 @@ export interface Trigger {
   acl?: readonly Acl[];
 }
 
-/** What applying one (non-multi) txn produced, for the response. */
+/**
+ * What applying one (non-multi) txn produced, for the response. A stat is the node's own, not a
+ * copy: the tree never edits a stat (see {@linkcode DataTree.stat}).
+ */
 export type TxnResult =
-  | { type: "create"; path: string; stat: Stat }
-  | { type: "setData"; stat: Stat }
-  | { type: "setACL"; stat: Stat }
+  | { type: "create"; path: string; stat: Readonly<Stat> }
+  | { type: "setData"; stat: Readonly<Stat> }
+  | { type: "setACL"; stat: Readonly<Stat> }
   | { type: "delete" }
   | { type: "check" }
   | { type: "createSession" }
@@ -185,10 +188,10 @@ export class DataTree {
       : { data: node.data, stat: node.stat };
   }
 
-  /** Sorted child names and a stat copy of `path`, or null. */
-  getChildren(path: string): { children: string[]; stat: Stat } | null {
+  /** Sorted child names (a new array) and the stat (shared: see {@linkcode DataTree.stat}). */
+  getChildren(path: string): { children: string[]; stat: Readonly<Stat> } | null {
     const node = this.#nodes.get(path);
-    return node ? { children: [...node.children].sort(), stat: { ...node.stat } } : null;
+    return node ? { children: [...node.children].sort(), stat: node.stat } : null;
   }
 
   /** A copy of the ACL and stat of `path`, or null. */
@@ -348,7 +351,7 @@ export class DataTree {
           mtime: record.timeMs,
           dataLength: txn.data.byteLength,
         };
-        out.results.push({ type: "setData", stat: { ...node.stat } });
+        out.results.push({ type: "setData", stat: node.stat });
         out.triggers.push({ type: "NodeDataChanged", path: txn.path, acl: node.acl });
         return;
       }
@@ -357,7 +360,7 @@ export class DataTree {
         this.#acls.release(node.acl);
         node.acl = this.#acls.hold(txn.acl);
         node.stat = { ...node.stat, aversion: txn.aversion };
-        out.results.push({ type: "setACL", stat: { ...node.stat } });
+        out.results.push({ type: "setACL", stat: node.stat });
         return;
       }
       case "check":
@@ -397,7 +400,7 @@ export class DataTree {
     this.#track(txn.path, txn.ephemeralOwner);
     this.#quotaCreated(txn.path);
     this.#countQuota(txn.path, 1, txn.data.byteLength);
-    out.results.push({ type: "create", path: txn.path, stat: { ...stat } });
+    out.results.push({ type: "create", path: txn.path, stat });
     out.triggers.push({ type: "NodeCreated", path: txn.path, acl: txn.acl });
     out.triggers.push({ type: "NodeChildrenChanged", path: parentPath });
   }
