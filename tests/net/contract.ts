@@ -55,6 +55,7 @@ export function netContract(adapter: NetAdapter): ContractCase[] {
     ["write() copies its chunk; writeOwned() sends its own, in order with write()", writeCopies],
     ["connect() to a closed port rejects", connectToClosedPortRejects],
     ["pause() holds data back and resume() delivers it in order", pauseHoldsDataBack],
+    ["delivers plain Uint8Arrays, whose slice() copies, also after pause()", deliversPlainBytes],
     ["Listener.close() releases the port for a new listen()", listenerCloseReleasesPort],
     ["Listener.close() keeps accepted sockets open", listenerCloseKeepsSockets],
     ["serves 50 concurrent connections, each echoing its own payload", servesManyConnections],
@@ -231,6 +232,29 @@ async function pauseHoldsDataBack(harness: Harness): Promise<void> {
   assert.equal(server.text(), "firstsecondthird");
 }
 
+async function deliversPlainBytes(harness: Harness): Promise<void> {
+  // A Node Buffer's slice() is a view: code above the adapters that copies a chunk with slice()
+  // would keep (or see reused) the adapter's memory instead.
+  const listener = await harness.listen({
+    onData(peer) {
+      if (peer.dataCallCount === 1) peer.socket.pause();
+    },
+  });
+  const client = await harness.connect(listener.port);
+  client.socket.write(encode("first"));
+  await harness.until(() => harness.accepted[0]?.dataCallCount === 1, "the first chunk arrives");
+  const server = harness.accepted[0];
+  client.socket.write(encode("second"));
+  await sleep(quietMs);
+  server.socket.resume(); // the held chunk goes another way through an adapter
+  await harness.until(() => server.byteCount >= 11, "the held chunk arrives");
+  server.socket.write(encode("back"));
+  await harness.until(() => client.byteCount >= 4, "the server's bytes arrive");
+  for (const [side, peer] of [["server", server], ["client", client]] as const) {
+    assert.deepEqual(peer.chunkKinds, [...peer.chunkKinds].fill("Uint8Array, slice copies"), side);
+  }
+}
+
 async function listenerCloseReleasesPort(harness: Harness): Promise<void> {
   const first = await harness.listen();
   const port = first.port;
@@ -283,6 +307,8 @@ class Peer {
   chunks: Uint8Array[] = [];
   byteCount = 0;
   dataCallCount = 0;
+  /** Per chunk: its constructor's name, and whether its `slice()` copied. */
+  chunkKinds: string[] = [];
   closeCount = 0;
   closeError: Error | undefined;
 
@@ -294,7 +320,13 @@ class Peer {
     return {
       data: (chunk) => {
         // Copied because the adapter may reuse the chunk after the callback.
-        this.chunks.push(chunk.slice());
+        const copy = chunk.slice();
+        this.chunks.push(copy);
+        const first = chunk[0];
+        copy[0] = first ^ 0xff; // changes chunk[0] too if slice() made a view
+        const copied = chunk.byteLength === 0 || chunk[0] === first;
+        copy[0] = first;
+        this.chunkKinds.push(`${chunk.constructor.name}, slice ${copied ? "copies" : "is a view"}`);
         this.byteCount += chunk.byteLength;
         this.dataCallCount++;
         this.onData?.(this, chunk);

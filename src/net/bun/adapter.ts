@@ -17,6 +17,7 @@
  */
 import type { Address, Listener, NetAdapter, Socket, SocketHandlers } from "../types.ts";
 import { closeFlushMsMax, takeBatch, writeBatchBytesMax } from "../_write_queue.ts";
+import { plainBytes } from "../_bytes.ts";
 
 /** The part of Bun's TCP socket this adapter uses. */
 interface BunRawSocket {
@@ -248,10 +249,11 @@ class BunSocket implements Socket {
   }
 
   /** Bun's `data` callback. */
-  onData(chunk: Uint8Array): void {
+  onData(buffer: Uint8Array): void {
     // The owner that called close() is done with the connection; what the peer still sends
     // while the close completes is dropped.
     if (this.#closeRequested || this.#closed) return;
+    const chunk = plainBytes(buffer);
     if (this.#paused || this.#held.length > 0) {
       // Bun may reuse its buffer after this call, so a held chunk is a copy.
       this.#held.push(chunk.slice());

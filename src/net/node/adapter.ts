@@ -10,6 +10,7 @@
  */
 import * as net from "node:net";
 import type { Address, Listener, NetAdapter, Socket, SocketHandlers } from "../types.ts";
+import { plainBytes } from "../_bytes.ts";
 
 /** How long `close()` waits for queued bytes to drain and the peer to close before dropping. */
 const closeFlushMsMax = 5_000;
@@ -168,7 +169,7 @@ class NodeSocket implements Socket {
     // The owner that called close() is done with the connection; what the peer still sends
     // while the close completes is dropped, as in the other adapters.
     if (this.#closeRequested || this.#closed) return;
-    this.#handlers!.data(chunk);
+    this.#handlers!.data(plainBytes(chunk));
   }
 
   #onClose(): void {
