@@ -28,12 +28,14 @@ export function bodyToRecord(body: unknown): TxnRecord | null {
 
 /**
  * A node as stored: `[path, data, [[perms, scheme, id], ...], [stat fields...]]`; `data` is null
- * for ZooKeeper's null data.
+ * for ZooKeeper's null data. The data is a copy: cbor-x asks every typed array it writes for its
+ * `.buffer`, which would leave each of the tree's own small values wrapped in an ArrayBuffer
+ * object after every snapshot (see `ownBytes` in the tree).
  */
 export function nodeToBody(node: NodeImage): unknown {
   return [
     node.path,
-    node.dataNull ? null : node.data,
+    node.dataNull ? null : node.data.slice(),
     node.acl.map((a) => [a.perms, a.scheme, a.id]),
     statFields.map((f) => node.stat[f]),
   ];

@@ -47,6 +47,21 @@ interface Znode {
  */
 const noChildren: Set<string> = new Set();
 
+/** The data of every empty znode: a Uint8Array of length 0 has nothing in it to change. */
+const noBytes = new Uint8Array(0);
+
+/**
+ * The tree's own compact copy of a value. A value as it arrives is rarely one a long-lived znode
+ * should keep: on a follower it is a view into the network buffer its proposal came in (keeping
+ * the whole buffer alive), and on a leader the proposal and log encoders have already asked it for
+ * its `.buffer`, which on JavaScriptCore moves a small typed array out of line behind an
+ * ArrayBuffer object of its own, about 190 bytes more per value. A fresh copy is a plain small
+ * typed array again. Serializers copy too (see `nodeToBody`), so the tree's copies stay compact.
+ */
+function ownBytes(data: Uint8Array): Uint8Array {
+  return data.byteLength === 0 ? noBytes : data.slice();
+}
+
 /** A change that may fire watches: `type` on `path` (REFERENCE §4). */
 export interface Trigger {
   type: WatchEventType;
@@ -280,7 +295,7 @@ export class DataTree {
     assert(images.length > 0 && images[0].path === "/", "a snapshot starts with /");
     for (const image of images) {
       const node: Znode = {
-        data: image.data,
+        data: ownBytes(image.data),
         dataNull: image.dataNull === true,
         acl: tree.#acls.hold(image.acl),
         stat: image.stat,
@@ -342,7 +357,7 @@ export class DataTree {
       case "setData": {
         const node = this.#mustGet(txn.path);
         this.#countQuota(txn.path, 0, txn.data.byteLength - node.data.byteLength);
-        node.data = txn.data;
+        node.data = ownBytes(txn.data);
         node.dataNull = txn.dataNull === true;
         node.stat = {
           ...node.stat,
@@ -395,7 +410,7 @@ export class DataTree {
       ephemeralOwner: txn.ephemeralOwner,
       dataLength: txn.data.byteLength,
     };
-    this.#insert(txn.path, txn.data, txn.acl, stat, txn.dataNull === true);
+    this.#insert(txn.path, ownBytes(txn.data), txn.acl, stat, txn.dataNull === true);
     parent.stat = { ...parent.stat, cversion: txn.parentCversion, pzxid: record.zxid };
     this.#track(txn.path, txn.ephemeralOwner);
     this.#quotaCreated(txn.path);

@@ -190,3 +190,13 @@ Deno.test("nodeToBody() and bodyToNode() keep null data apart from empty data", 
     "the digest tells null data from empty data",
   );
 });
+
+Deno.test("nodeToBody() hands the encoder a copy of the node's data, not the tree's own array", () => {
+  // cbor-x asks each typed array it writes for its `.buffer`, which would leave the tree's small
+  // values each wrapped in an ArrayBuffer of its own after every snapshot.
+  const stat = Object.fromEntries(statFields.map((f) => [f, 0])) as unknown as Stat;
+  const data = new TextEncoder().encode("value");
+  const body = nodeToBody({ path: "/n", data, acl: [], stat }) as unknown[];
+  assert.deepEqual(body[1], data);
+  assert.notEqual(body[1], data);
+});

@@ -332,3 +332,37 @@ Deno.test("DataTree hands out stats that stay as they were read while the node c
     "the changes are in the node's new stat",
   );
 });
+
+Deno.test("DataTree keeps its own copy of every value, from a txn or a snapshot image", () => {
+  // A value as received is a view into a network buffer (or one a serializer has wrapped in an
+  // ArrayBuffer of its own): the tree copies it, so its values stay small typed arrays.
+  const tree = new DataTree();
+  const apply = applier(tree);
+  const created = bytes("created");
+  const set = bytes("set");
+  apply({
+    type: "create",
+    path: "/a",
+    data: created,
+    acl: open,
+    ephemeralOwner: 0,
+    parentCversion: 1,
+  });
+  apply({
+    type: "create",
+    path: "/b",
+    data: bytes("b"),
+    acl: open,
+    ephemeralOwner: 0,
+    parentCversion: 2,
+  });
+  apply({ type: "setData", path: "/b", data: set, version: 1 });
+  created.fill(0);
+  set.fill(0);
+  assert.equal(new TextDecoder().decode(tree.getData("/a")!.data), "created");
+  assert.equal(new TextDecoder().decode(tree.getData("/b")!.data), "set");
+  const images = tree.exportNodes().map((image) => ({ ...image, data: image.data.slice() }));
+  const restored = DataTree.fromNodes(images, tree.lastZxid);
+  for (const image of images) image.data.fill(0);
+  assert.equal(new TextDecoder().decode(restored.getData("/a")!.data), "created");
+});
