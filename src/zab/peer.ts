@@ -25,12 +25,15 @@ export interface PeerEpochs {
 }
 
 /**
- * Txns kept in memory for DIFF by default: a third of a second of writes at full speed, enough for
- * a follower that blinked; one further behind gets a SNAP. ZooKeeper keeps 500 in memory (and reads
- * older ones back from its log). At 10,000 the window held a fifth of a loaded member's RSS: the
- * compare grid left members at 105-138 MiB, and at 2,000 at 86-109 (docs/PERFORMANCE.md).
+ * Txns kept in memory for DIFF by default, as many as ZooKeeper keeps (it reads older ones back
+ * from its log; Corral does not yet): a twentieth of a second of writes at full speed, enough for
+ * a follower that blinked; one further behind gets a SNAP. The window costs more than its own
+ * bytes: its records are the few survivors in heap blocks otherwise full of the garbage of the
+ * same writes, so they keep those blocks resident. After the compare grid, members held 105-138
+ * MiB with 10,000 and 86-109 with 2,000; in two paired runs the leader settled at 88-94 MiB with
+ * 2,000 and at 85-87 with 500 (docs/PERFORMANCE.md).
  */
-export const historyRecordsMaxDefault = 2_000;
+export const historyRecordsMaxDefault = 500;
 
 /** Bytes of txn data kept in memory for DIFF by default (see {@linkcode txnRecordBytes}). */
 export const historyBytesMaxDefault = 16 * 1024 * 1024;
@@ -48,7 +51,7 @@ export interface PeerOptions {
   initLimitTicks?: number;
   /** Ticks of silence before a link counts as dead (ZooKeeper's syncLimit). Default 5. */
   syncLimitTicks?: number;
-  /** Most records kept for DIFF; a learner further behind gets a SNAP. Default 2,000. */
+  /** Most records kept for DIFF; a learner further behind gets a SNAP. Default 500. */
   historyRecordsMax?: number;
   /**
    * Most bytes of txn data (values, paths, ACLs: see {@linkcode txnRecordBytes}) kept for DIFF,
