@@ -25,7 +25,7 @@ import type {
   ReplicaRole,
 } from "../replica/types.ts";
 import type { SnapshotImage } from "../storage/types.ts";
-import { bodyToNode, bodyToSession, nodeToBody, sessionToBody } from "../storage/codec.ts";
+import { bodyToNode, bodyToSession, nodesToBodies, sessionToBody } from "../storage/codec.ts";
 import type { TxnRecord } from "../tree/txn.ts";
 import { parseRequest, type ServerMessage } from "../wire/messages.ts";
 import { Peer, type PeerAction, type PeerEpochs, type PeerEvent } from "../zab/peer.ts";
@@ -443,7 +443,7 @@ export function parseReply(value: unknown): ForwardReply | null {
 export function imageToWire(image: SnapshotImage): unknown {
   return {
     zxid: image.zxid,
-    nodes: image.nodes.map(nodeToBody),
+    nodes: nodesToBodies(image.nodes),
     sessions: image.sessions.map(sessionToBody),
   };
 }

@@ -28,17 +28,45 @@ export function bodyToRecord(body: unknown): TxnRecord | null {
 
 /**
  * A node as stored: `[path, data, [[perms, scheme, id], ...], [stat fields...]]`; `data` is null
- * for ZooKeeper's null data. The data is a copy: cbor-x asks every typed array it writes for its
- * `.buffer`, which would leave each of the tree's own small values wrapped in an ArrayBuffer
- * object after every snapshot (see `ownBytes` in the tree).
+ * for ZooKeeper's null data. See {@linkcode nodesToBodies}, which is cheaper for many nodes.
  */
 export function nodeToBody(node: NodeImage): unknown {
-  return [
-    node.path,
-    node.dataNull ? null : node.data.slice(),
-    node.acl.map((a) => [a.perms, a.scheme, a.id]),
-    statFields.map((f) => node.stat[f]),
-  ];
+  return nodesToBodies([node])[0];
+}
+
+/**
+ * The bodies of `nodes`, as {@linkcode nodeToBody} writes each. cbor-x asks every typed array it
+ * writes for its `.buffer`, which on JavaScriptCore moves a small typed array that has none out of
+ * line, behind an ArrayBuffer object of its own (about 190 bytes more per value), and would do so
+ * to each of the tree's own values at every snapshot. So those values are written from copies,
+ * packed into one ArrayBuffer (a view into an existing ArrayBuffer already has one). A value with
+ * a non-zero `byteOffset` is a view already (one restored from a snapshot) and is written as it
+ * is, so a snapshot of a restored tree copies nothing.
+ */
+export function nodesToBodies(nodes: readonly NodeImage[]): unknown[] {
+  let bytes = 0;
+  for (const node of nodes) if (mayLackBuffer(node)) bytes += node.data.byteLength;
+  const packed = new ArrayBuffer(bytes);
+  let offset = 0;
+  return nodes.map((node) => {
+    let data = node.dataNull ? null : node.data;
+    if (mayLackBuffer(node)) {
+      data = new Uint8Array(packed, offset, node.data.byteLength);
+      data.set(node.data);
+      offset += node.data.byteLength;
+    }
+    return [
+      node.path,
+      data,
+      node.acl.map((a) => [a.perms, a.scheme, a.id]),
+      statFields.map((f) => node.stat[f]),
+    ];
+  });
+}
+
+/** True when the node's value may be a small typed array without an ArrayBuffer of its own yet. */
+function mayLackBuffer(node: NodeImage): boolean {
+  return !node.dataNull && node.data.byteLength > 0 && node.data.byteOffset === 0;
 }
 
 /** The node in a body, or null when malformed. */

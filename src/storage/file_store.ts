@@ -17,7 +17,7 @@ import { dirname, join } from "node:path";
 import { assert } from "../assert.ts";
 import type { TxnRecord } from "../tree/txn.ts";
 import { zxidCounter, zxidEpoch } from "../tree/txn.ts";
-import { bodyToNode, bodyToSession, nodeToBody, recordToBody, sessionToBody } from "./codec.ts";
+import { bodyToNode, bodyToSession, nodesToBodies, recordToBody, sessionToBody } from "./codec.ts";
 import {
   checkFileHeader,
   encodeRecord,
@@ -776,7 +776,7 @@ export function* snapshotFrames(image: SnapshotImage): Generator<Uint8Array> {
     sessionCount: image.sessions.length,
   });
   for (let i = 0; i < image.nodes.length; i += nodesPerChunk) {
-    yield encodeRecord({ nodes: image.nodes.slice(i, i + nodesPerChunk).map(nodeToBody) });
+    yield encodeRecord({ nodes: nodesToBodies(image.nodes.slice(i, i + nodesPerChunk)) });
   }
   yield encodeRecord({ sessions: image.sessions.map(sessionToBody) });
   yield encodeRecord({

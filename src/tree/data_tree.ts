@@ -51,12 +51,12 @@ const noChildren: Set<string> = new Set();
 const noBytes = new Uint8Array(0);
 
 /**
- * The tree's own compact copy of a value. A value as it arrives is rarely one a long-lived znode
- * should keep: on a follower it is a view into the network buffer its proposal came in (keeping
- * the whole buffer alive), and on a leader the proposal and log encoders have already asked it for
- * its `.buffer`, which on JavaScriptCore moves a small typed array out of line behind an
- * ArrayBuffer object of its own, about 190 bytes more per value. A fresh copy is a plain small
- * typed array again. Serializers copy too (see `nodeToBody`), so the tree's copies stay compact.
+ * The tree's own compact copy of a value a txn brings. A value as it arrives is rarely one a
+ * long-lived znode should keep: on a follower it is a view into the network buffer its proposal
+ * came in (keeping the whole buffer alive), and on a leader the proposal and log encoders have
+ * already asked it for its `.buffer`, which on JavaScriptCore moves a small typed array out of
+ * line behind an ArrayBuffer object of its own, about 190 bytes more per value. A fresh copy is a
+ * plain small typed array again; snapshots encode copies (see `nodesToBodies`), so it stays one.
  */
 function ownBytes(data: Uint8Array): Uint8Array {
   return data.byteLength === 0 ? noBytes : data.slice();
@@ -295,7 +295,10 @@ export class DataTree {
     assert(images.length > 0 && images[0].path === "/", "a snapshot starts with /");
     for (const image of images) {
       const node: Znode = {
-        data: ownBytes(image.data),
+        // Kept as restored, a view into the decoded snapshot: copying made rebuilding a million
+        // nodes a third slower (scripts/bench_restart), and the chunks the views keep alive hold
+        // little else.
+        data: image.data,
         dataNull: image.dataNull === true,
         acl: tree.#acls.hold(image.acl),
         stat: image.stat,

@@ -4,7 +4,7 @@
  * @module
  */
 import assert from "../assert.ts";
-import { bodyToNode, nodeToBody } from "../../src/storage/codec.ts";
+import { bodyToNode, nodesToBodies, nodeToBody } from "../../src/storage/codec.ts";
 import { crc32 } from "../../src/storage/crc32.ts";
 import { DataTree } from "../../src/tree/data_tree.ts";
 import { nodesDigest } from "../../src/tree/digest.ts";
@@ -199,4 +199,15 @@ Deno.test("nodeToBody() hands the encoder a copy of the node's data, not the tre
   const body = nodeToBody({ path: "/n", data, acl: [], stat }) as unknown[];
   assert.deepEqual(body[1], data);
   assert.notEqual(body[1], data);
+  const other = new TextEncoder().encode("other");
+  const bodies = nodesToBodies([
+    { path: "/a", data, acl: [], stat },
+    { path: "/b", data: new Uint8Array(0), dataNull: true, acl: [], stat },
+    { path: "/c", data: other, acl: [], stat },
+  ]) as unknown[][];
+  assert.deepEqual(bodies.map((b) => b[1]), [data, null, other]);
+  assert.notEqual(bodies[2][1], other);
+  // A value restored from a snapshot is a view into the decoded file: it has its ArrayBuffer.
+  const view = new Uint8Array(8).subarray(2, 5);
+  assert.equal((nodeToBody({ path: "/v", data: view, acl: [], stat }) as unknown[])[1], view);
 });

@@ -333,7 +333,7 @@ Deno.test("DataTree hands out stats that stay as they were read while the node c
   );
 });
 
-Deno.test("DataTree keeps its own copy of every value, from a txn or a snapshot image", () => {
+Deno.test("DataTree keeps its own copy of every value a txn brings", () => {
   // A value as received is a view into a network buffer (or one a serializer has wrapped in an
   // ArrayBuffer of its own): the tree copies it, so its values stay small typed arrays.
   const tree = new DataTree();
@@ -361,8 +361,4 @@ Deno.test("DataTree keeps its own copy of every value, from a txn or a snapshot 
   set.fill(0);
   assert.equal(new TextDecoder().decode(tree.getData("/a")!.data), "created");
   assert.equal(new TextDecoder().decode(tree.getData("/b")!.data), "set");
-  const images = tree.exportNodes().map((image) => ({ ...image, data: image.data.slice() }));
-  const restored = DataTree.fromNodes(images, tree.lastZxid);
-  for (const image of images) image.data.fill(0);
-  assert.equal(new TextDecoder().decode(restored.getData("/a")!.data), "created");
 });
