@@ -37,8 +37,8 @@ export interface Socket {
 /** Callbacks an owner of a socket provides. Both run on the event loop, never re-entrantly. */
 export interface SocketHandlers {
   /**
-   * Bytes arrived, in order, as a plain Uint8Array (never a Node Buffer, so `slice()` copies). The
-   * chunk may be reused after the call returns: copy to keep.
+   * Bytes arrived, in order, as a plain Uint8Array (never a Node Buffer, so `slice()` copies) that
+   * is the handler's to keep: the adapter never reuses it.
    */
   data(chunk: Uint8Array): void;
   /** The connection is closed (by either side, or by an error, which is passed). Runs once. */

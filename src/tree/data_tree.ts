@@ -50,16 +50,22 @@ const noChildren: Set<string> = new Set();
 /** The data of every empty znode: a Uint8Array of length 0 has nothing in it to change. */
 const noBytes = new Uint8Array(0);
 
+/** Values up to this size get the tree's own copy (see {@linkcode ownBytes}). */
+const copiedValueBytesMax = 4096;
+
 /**
- * The tree's own compact copy of a value a txn brings. A value as it arrives is rarely one a
+ * The tree's own compact copy of a small value a txn brings. A value as it arrives is rarely one a
  * long-lived znode should keep: on a follower it is a view into the network buffer its proposal
  * came in (keeping the whole buffer alive), and on a leader the proposal and log encoders have
  * already asked it for its `.buffer`, which on JavaScriptCore moves a small typed array out of
  * line behind an ArrayBuffer object of its own, about 190 bytes more per value. A fresh copy is a
  * plain small typed array again; snapshots encode copies (see `nodesToBodies`), so it stays one.
+ * Larger values are kept as they came: the wrapper is little next to them, and copying each 1 MiB
+ * value made 1 MiB writes 15-25 % slower (scripts/bench_scale --only values).
  */
 function ownBytes(data: Uint8Array): Uint8Array {
-  return data.byteLength === 0 ? noBytes : data.slice();
+  if (data.byteLength === 0) return noBytes;
+  return data.byteLength <= copiedValueBytesMax ? data.slice() : data;
 }
 
 /** A change that may fire watches: `type` on `path` (REFERENCE §4). */

@@ -63,11 +63,13 @@ export class FrameDecoder {
     return this.#bytes;
   }
 
-  /** Appends bytes (copied; the caller may reuse `chunk`) and returns every complete frame. */
+  /**
+   * Appends bytes and returns every complete frame. `chunk` is kept, not copied (adapters hand
+   * chunks over for good: src/net/types.ts), and decoded byte strings are views into it.
+   */
   push(chunk: Uint8Array): FrameResult[] {
     if (this.#failed || chunk.byteLength === 0) return [];
-    // Copy: adapters may reuse `chunk`, and decoded byte strings are views into what we keep.
-    this.#chunks.push(chunk.slice());
+    this.#chunks.push(chunk);
     this.#bytes += chunk.byteLength;
     // Waiting for the rest of a large frame costs nothing per chunk: no copying until it is whole.
     if (this.#bytes < this.#needed) return [];

@@ -99,8 +99,8 @@ export class FrameReader {
       }
       return results;
     }
-    // Copy: a chunk may wait here for the rest of its frame while the caller reuses it.
-    this.#chunks.push(chunk.slice());
+    // Kept as it is: adapters hand a chunk over for good (src/net/types.ts).
+    this.#chunks.push(chunk);
     this.#bytes += chunk.byteLength;
     if (this.#bytes < this.#needed) return [];
     const buffer = this.#chunks.length === 1 ? this.#chunks[0] : joinBytes(this.#chunks);

@@ -55,7 +55,7 @@ export function netContract(adapter: NetAdapter): ContractCase[] {
     ["write() copies its chunk; writeOwned() sends its own, in order with write()", writeCopies],
     ["connect() to a closed port rejects", connectToClosedPortRejects],
     ["pause() holds data back and resume() delivers it in order", pauseHoldsDataBack],
-    ["delivers plain Uint8Arrays, whose slice() copies, also after pause()", deliversPlainBytes],
+    ["delivers plain Uint8Arrays to keep: never reused, and slice() copies", deliversPlainBytes],
     ["Listener.close() releases the port for a new listen()", listenerCloseReleasesPort],
     ["Listener.close() keeps accepted sockets open", listenerCloseKeepsSockets],
     ["serves 50 concurrent connections, each echoing its own payload", servesManyConnections],
@@ -233,10 +233,12 @@ async function pauseHoldsDataBack(harness: Harness): Promise<void> {
 }
 
 async function deliversPlainBytes(harness: Harness): Promise<void> {
-  // A Node Buffer's slice() is a view: code above the adapters that copies a chunk with slice()
-  // would keep (or see reused) the adapter's memory instead.
+  // Code above the adapters keeps chunks without copying them, and copies values out of them with
+  // slice(): a chunk must not be reused, and must not be a Node Buffer, whose slice() is a view.
+  const kept: Uint8Array[] = [];
   const listener = await harness.listen({
-    onData(peer) {
+    onData(peer, chunk) {
+      kept.push(chunk);
       if (peer.dataCallCount === 1) peer.socket.pause();
     },
   });
@@ -248,11 +250,15 @@ async function deliversPlainBytes(harness: Harness): Promise<void> {
   await sleep(quietMs);
   server.socket.resume(); // the held chunk goes another way through an adapter
   await harness.until(() => server.byteCount >= 11, "the held chunk arrives");
+  client.socket.write(encode("third"));
+  await harness.until(() => server.byteCount >= 16, "the last chunk arrives");
   server.socket.write(encode("back"));
   await harness.until(() => client.byteCount >= 4, "the server's bytes arrive");
   for (const [side, peer] of [["server", server], ["client", client]] as const) {
     assert.deepEqual(peer.chunkKinds, [...peer.chunkKinds].fill("Uint8Array, slice copies"), side);
   }
+  const keptText = kept.map((chunk) => new TextDecoder().decode(chunk)).join("");
+  assert.equal(keptText, "firstsecondthird", "chunks kept from the callbacks keep their bytes");
 }
 
 async function listenerCloseReleasesPort(harness: Harness): Promise<void> {

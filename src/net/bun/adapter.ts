@@ -255,8 +255,8 @@ class BunSocket implements Socket {
     if (this.#closeRequested || this.#closed) return;
     const chunk = plainBytes(buffer);
     if (this.#paused || this.#held.length > 0) {
-      // Bun may reuse its buffer after this call, so a held chunk is a copy.
-      this.#held.push(chunk.slice());
+      // Bun hands each callback a fresh Buffer, so a held chunk needs no copy.
+      this.#held.push(chunk);
       return;
     }
     this.#handlers!.data(chunk);

@@ -184,7 +184,8 @@ class DenoSocket implements Socket {
         // The owner that called close() is done with the connection; what the peer still sends
         // while queued bytes flush is dropped.
         if (this.#closeRequested) continue;
-        this.#handlers!.data(buffer.subarray(0, bytesRead));
+        // A copy: the read buffer is reused, and a handler may keep what it is given.
+        this.#handlers!.data(buffer.slice(0, bytesRead));
       }
     } finally {
       await this.#finish();
