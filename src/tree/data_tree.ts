@@ -61,7 +61,7 @@ const copiedValueBytesMax = 4096;
  * line behind an ArrayBuffer object of its own, about 190 bytes more per value. A fresh copy is a
  * plain small typed array again; snapshots encode copies (see `nodesToBodies`), so it stays one.
  * Larger values are kept as they came: the wrapper is little next to them, and copying each 1 MiB
- * value made 1 MiB writes 15-25 % slower (scripts/bench_scale --only values).
+ * value made 1 MiB writes 10-35 % slower (scripts/bench_scale --only values).
  */
 function ownBytes(data: Uint8Array): Uint8Array {
   if (data.byteLength === 0) return noBytes;
