@@ -90,7 +90,7 @@ export class FrameReader {
     if (this.#failed || chunk.byteLength === 0) return [];
     if (this.#bytes === 0) {
       // Nothing held (the usual case: whole frames per chunk): split the chunk itself, and keep
-      // a copy of its unfinished tail only, since the caller may reuse the chunk.
+      // a copy of its unfinished tail only, so a few leftover bytes do not pin the whole chunk.
       const results: FrameReadResult[] = [];
       const offset = this.#split(chunk, results);
       if (!this.#failed && offset < chunk.byteLength) {

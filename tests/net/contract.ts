@@ -325,7 +325,7 @@ class Peer {
     this.socket = socket;
     return {
       data: (chunk) => {
-        // Copied because the adapter may reuse the chunk after the callback.
+        // Copied, so what a case records does not rest on the contract it may be checking.
         const copy = chunk.slice();
         this.chunks.push(copy);
         const first = chunk[0];
