@@ -71,17 +71,19 @@ for (const { bug, catchers, runs, crashes } of cases) {
 Deno.test("a failing schedule shrinks to a few faults", () => {
   // commitBeforeQuorum needs an outage while a commit is not yet logged by a quorum: shrinking
   // keeps the fault that does it and drops the rest.
+  const seed = propsSeed();
   const details = fc.check(
     fc.property(
       caseArb(10, crashFaultArb),
       (c) => judge(c, "commitBeforeQuorum", "linearizable"),
     ),
-    { seed: propsSeed(), numRuns: 300 },
+    { seed, numRuns: 300 },
   );
   assert.ok(details.failed, "the seeded bug was caught");
   const [shrunk] = details.counterexample!;
   assert.ok(
     shrunk.schedule.length <= 3,
-    `shrunk to ${shrunk.schedule.length} faults: ${JSON.stringify(shrunk.schedule)}`,
+    `shrunk to ${shrunk.schedule.length} faults (PROPS_SEED=${seed} replays it): ` +
+      JSON.stringify(shrunk.schedule),
   );
 });
