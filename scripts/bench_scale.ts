@@ -18,11 +18,11 @@
  *    waits for every outstanding event: an acknowledged write whose event never arrived is lost.
  * 2. Znodes. 1M nodes of 100 B under 1,000 parents (/z/p-K/n-I), created by 4 sessions with 256
  *    requests outstanding each (stopped after 6 minutes); RSS at 10, 25, 50 and 100 % of the
- *    nodes. The server saves a snapshot every 100,000 txns (snapCount) and, at this size, serving
+ *    nodes. The server saves a snapshot every 50,000-100,000 txns (snapCount) and, at this size, serving
  *    slows down sharply while it does; its log says when ("snapshot started" / "saved"), so the
  *    run first drives 16 readers and 16 writers until one save started and ended, splitting every
  *    figure by whether a save was running, and then measures closed-loop getData and setData by
- *    32 sessions on random nodes with the next save 100,000 txns away. Then the data dir's size,
+ *    32 sessions on random nodes with the next save at least 50,000 txns away. Then the data dir's size,
  *    the time to stop with SIGTERM and to restart on the same dir (to the first answered
  *    request), and the same after SIGKILL.
  * 3. Values. 1, 4 and 16 sessions run closed-loop setData of 1 MiB on a node of their own, then
@@ -985,7 +985,7 @@ async function measureZnodes(
     outcome(loaders[lane].call({ op: "setData", path: randomPath(), data: small, version: -1 }));
   const options = { pids: [pid], snapshots };
   // First half the sessions read and half write until a snapshot save started and ended
-  // (≤ 60 s). The next save is then 100,000 txns away: the windows after see none.
+  // (≤ 60 s). The next save is then at least 50,000 txns away: the windows after see none.
   await snapshots.quiet(snapshotQuietMsMax);
   const endedBefore = snapshots.ended;
   const mixed = await closedLoop(
@@ -1338,7 +1338,7 @@ function watchTables(results: Results): string[] {
     "fires one watch; the watcher re-arms it when the event arrives. Event delay: write sent " +
     "to event received. Lost: acknowledged writes whose event never came (checked after the " +
     "window, all writes of the run). Snapshot s: seconds of the window during which the " +
-    "server was saving a snapshot (every 100,000 txns by default).",
+    "server was saving a snapshot (one every 50,000-100,000 txns by default).",
     "",
     table(
       [
@@ -1435,7 +1435,7 @@ function znodeTables(z: ZnodeResult | null, error: string | null): string[] {
     "",
     `${loadSessions} sessions, closed loop, random nodes of the tree, ${warmupMs / 1000} s ` +
     `warm-up + ${fmt(z.read.seconds)} s window, run after the snapshot-save run below, so ` +
-    "that the next save is 100,000 txns away (snapshot s shows if one ran anyway):",
+    "that the next save is at least 50,000 txns away (snapshot s shows if one ran anyway):",
     "",
     table(
       ["op", "ops/s", "p50 ms", "p99 ms", "max ms", "errors", "snapshot s", "server CPU", "client"],
@@ -1656,7 +1656,9 @@ function snapshotLine(z: ZnodeResult): string {
   }
   return `- **Snapshots:** a save of the ${z.made.toLocaleString("en-US")}-node tree ran ` +
     `${fmt(z.mixed.snapshotSeconds)} s; meanwhile ${compare("getData")} and ` +
-    `${compare("setData")}. One runs every 100,000 txns (snapCount), so its share of the time ` +
+    `${
+      compare("setData")
+    }. One runs every 50,000-100,000 txns (snapCount), so its share of the time ` +
     "grows with the tree and with the write rate.";
 }
 

@@ -126,7 +126,8 @@ export const serveFlags: readonly FlagSpec[] = [
     name: "snap-count",
     kind: "integer",
     valueName: "N",
-    description: "Take a snapshot every N txns (default 100000).",
+    description:
+      "Take a snapshot after N/2 to N txns, drawn anew each time so members do not snapshot together (default 100000).",
   },
   {
     name: "snap-retain-count",

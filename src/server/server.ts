@@ -81,7 +81,10 @@ export interface BaseServerOptions {
   dataDir?: string;
   /** Separate txn-log directory (ZooKeeper's dataLogDir). */
   dataLogDir?: string;
-  /** A snapshot is taken after this many txns (ZooKeeper's snapCount). Default 100,000. */
+  /**
+   * ZooKeeper's snapCount: a snapshot is taken after a number of txns drawn anew each time from
+   * `[ceil(snapCount / 2), snapCount]` (see {@linkcode snapshotThreshold}). Default 100,000.
+   */
   snapCount?: number;
   /** Snapshots kept, with the logs they need (ZooKeeper's autopurge.snapRetainCount). Default 3. */
   snapRetainCount?: number;
@@ -96,6 +99,21 @@ export interface ServerOptions extends BaseServerOptions {
    * else in memory (state lives as long as the process).
    */
   store?: TxnStore;
+  /** Where the snapshot point's randomness comes from, `[0, 1)`. Default `Math.random`. */
+  random?: () => number;
+}
+
+/**
+ * The number of txns after which a server takes its next snapshot: drawn from
+ * `[ceil(snapCount / 2), snapCount]` with `random` (which returns a number in `[0, 1)`). ZooKeeper
+ * does the same, so that the members of an ensemble, which apply the same txns, do not all stop to
+ * snapshot at the same zxid: with a fixed count, every member encoded its snapshot in the same
+ * moment and the whole ensemble slowed down together.
+ */
+export function snapshotThreshold(snapCount: number, random: () => number): number {
+  const low = Math.ceil(snapCount / 2);
+  const span = snapCount - low + 1;
+  return low + Math.min(span - 1, Math.floor(random() * span));
 }
 
 /** A running server. */
@@ -114,7 +132,10 @@ export interface CorralServer {
   readonly ensembleStatus: EnsembleStatus | null;
   /** Resolves once the server has stopped, by `close()` or because it could not go on. */
   readonly stopped: Promise<void>;
-  /** Takes a snapshot now (also done every `snapCount` txns); resolves when it is durable. */
+  /**
+   * Takes a snapshot now (also done every `snapCount / 2` to `snapCount` txns, see
+   * {@linkcode snapshotThreshold}); resolves when it is durable.
+   */
   snapshot(): Promise<SnapshotInfo | null>;
   /** Stops accepting, closes every connection, stops the clock and the store. Idempotent. */
   close(): Promise<void>;
@@ -208,6 +229,9 @@ class ServerHost implements CorralServer {
   readonly store: TxnStore;
   recoveryNotes: string[] = [];
   readonly #snapCount: number;
+  readonly #random: () => number;
+  /** Txns after which the next snapshot is due: {@linkcode snapshotThreshold}, drawn per snapshot. */
+  #snapThreshold: number;
   #txnsSinceSnapshot = 0;
   #snapshotting: Promise<SnapshotInfo | null> | null = null;
   readonly #conns = new Map<number, ConnState>();
@@ -254,6 +278,8 @@ class ServerHost implements CorralServer {
     this.#logger = options.logger ?? silentLogger;
     this.store = store;
     this.#snapCount = options.snapCount ?? 100_000;
+    this.#random = options.random ?? Math.random;
+    this.#snapThreshold = snapshotThreshold(this.#snapCount, this.#random);
     this.#port = options.port ?? limits.cborClientPortDefault;
     this.#zkPortAsked = options.zkPort ?? null;
     this.#options = options;
@@ -363,12 +389,12 @@ class ServerHost implements CorralServer {
     void this.close();
   }
 
-  /** Counts applied txns; takes a snapshot every `snapCount` (not while syncing a new leader). */
+  /** Counts applied txns; takes a snapshot when one is due (not while syncing a new leader). */
   #countApplied(count: number): void {
     this.#idle.note(count);
     this.#txnsSinceSnapshot += count;
     if (
-      this.#txnsSinceSnapshot >= this.#snapCount && this.#snapshotting === null &&
+      this.#txnsSinceSnapshot >= this.#snapThreshold && this.#snapshotting === null &&
       this.replica.role !== "down"
     ) {
       void this.snapshot();
@@ -382,6 +408,7 @@ class ServerHost implements CorralServer {
     const started = Date.now();
     const image = this.replica.captureImage();
     this.#txnsSinceSnapshot = 0;
+    this.#snapThreshold = snapshotThreshold(this.#snapCount, this.#random);
     this.#logger.log("info", "snapshot started", {
       zxid: image.zxid,
       nodes: image.nodes.length,
