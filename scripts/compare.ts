@@ -2,19 +2,21 @@
  * Corral side by side with Apache ZooKeeper 3.8 and etcd 3.4, on this machine, in one run.
  *
  * One system at a time (so they never compete for the cores): start it (`--startups` times, to
- * time startup to the first answered request), read each server's idle RSS, load its leader with
- * `dist/corral bench` (a separate process) over the grid of workloads and session counts, read
- * each server's RSS after the first grid (the load every system gets), and for three-node systems
- * kill -9 and SIGSTOP the leader `--rounds` times each under write load (time to the first
- * acknowledged write sent after the failure, from open-loop write probes on every server).
+ * time startup to the first answered request), read each server's idle RSS, warm it up with a few
+ * seconds of unmeasured load, load its leader with `dist/corral bench` (a separate process) over
+ * the grid of workloads and session counts, read each server's RSS after the first grid (the load
+ * every system gets), and for three-node systems kill -9 and SIGSTOP the leader `--rounds` times
+ * each under write load (time to the first acknowledged write sent after the failure, from
+ * open-loop write probes on every server).
  * ZooKeeper and Corral are driven through the same ZooKeeper-protocol client; Corral also through
  * its CBOR client; etcd through its JSON gateway. Then it prints one markdown report and writes it
  * into docs/PERFORMANCE.md between the `<!-- compare:begin -->` and `<!-- compare:end -->` markers
  * (`--no-write` keeps the file) and the raw results as JSON (`--json FILE`). Every process it
  * started is stopped on every exit path.
  *
- * Usage: `compare.ts [--quick] [--warmup S] [--window S] [--rounds N] [--startups N]
- * [--systems LIST] [--create-ops N] [--json FILE] [--no-write] [--max-minutes M] [--keep]`
+ * Usage: `compare.ts [--quick] [--warmup S] [--system-warmup S] [--window S] [--rounds N]
+ * [--startups N] [--systems LIST] [--create-ops N] [--json FILE] [--no-write] [--max-minutes M]
+ * [--keep]`
  * @module
  */
 import { spawn } from "node:child_process";
@@ -36,7 +38,8 @@ import {
   versions,
 } from "./_systems.ts";
 
-const usage = "usage: scripts/compare [--quick] [--warmup S (1)] [--window S (2.5)] " +
+const usage = "usage: scripts/compare [--quick] [--warmup S (1)] [--system-warmup S (9)] " +
+  "[--window S (2.5)] " +
   "[--rounds N (3)] [--startups N (3)] [--systems zk1,zk3,etcd3,corral1,corral3] [--json FILE] " +
   "[--create-ops N (5000)] [--no-write] [--max-minutes M (20)] [--keep]";
 
@@ -125,6 +128,8 @@ interface SystemReport {
 interface Settings {
   quick: boolean;
   warmupS: number;
+  /** Unmeasured load before a system's first grid, s (0: none); see {@linkcode warmUp}. */
+  systemWarmupS: number;
   windowS: number;
   rounds: number;
   startups: number;
@@ -141,6 +146,7 @@ function settingsFrom(): Settings | number {
   const values = parseScriptFlags("compare", usage, {
     quick: { type: "boolean" },
     warmup: { type: "string" },
+    "system-warmup": { type: "string" },
     window: { type: "string" },
     rounds: { type: "string" },
     startups: { type: "string" },
@@ -168,6 +174,9 @@ function settingsFrom(): Settings | number {
   return {
     quick,
     warmupS: seconds(values.warmup, 1, "warmup"),
+    systemWarmupS: values["system-warmup"] === "0"
+      ? 0
+      : seconds(values["system-warmup"], quick ? 3 : 9, "system-warmup"),
     windowS: seconds(values.window, quick ? 1.5 : 2.5, "window"),
     rounds: integerFlag(
       "compare",
@@ -264,6 +273,41 @@ async function bench(
       ...grid,
     ]),
   ];
+}
+
+/**
+ * Unmeasured load before a system's first grid: write, read and mixed at 32 sessions, a third of
+ * `settings.systemWarmupS` each, none of it creating znodes. ZooKeeper and Corral compile their
+ * hot paths while they run (the JVM's JIT; JavaScriptCore's tiers). In one probe, `perf` put
+ * Corral's leader's JIT thread at 35 % of a core 2.5 s into the load and 20 % at 14 s, and writes
+ * at 32 sessions rose from 4.3k to 6.9k/s over four 4-second rounds. ZooKeeper's start is slower
+ * still: in two paired runs without this warm-up its writes at 32 sessions were 1,853 and 5,059/s,
+ * with it 8,624 and 6,990/s (Corral's 5,544-7,500 either way). Without it, the first cells of the
+ * grid measure that start, not the server a coordinator is for most of its life.
+ */
+async function warmUp(
+  binary: string,
+  protocol: BenchProtocol,
+  server: string,
+  settings: Settings,
+): Promise<void> {
+  if (settings.systemWarmupS === 0) return;
+  await benchProcess(binary, [
+    "bench",
+    "--json",
+    "--protocol",
+    protocol,
+    "--server",
+    server,
+    "--workload",
+    "write,read,mixed",
+    "--sessions",
+    "32",
+    "--warmup",
+    "0",
+    "--duration",
+    String(settings.systemWarmupS / 3),
+  ]);
 }
 
 function benchProcess(binary: string, args: string[]): Promise<BenchResult[]> {
@@ -363,6 +407,17 @@ async function measureSystem(
     // grid would otherwise count against it as "RSS after the same load".
     let loadedRssMiB: number[] | null = null;
     let settledRssMiB: number[] | null = null;
+    if (settings.systemWarmupS > 0 && plan.protocols.length > 0) {
+      const { protocol } = plan.protocols[0];
+      const port = protocol === "cbor" ? leader.cborPort! : leader.clientPort;
+      log(`${system.label}: warm-up, ${settings.systemWarmupS} s unmeasured`);
+      try {
+        await warmUp(binary, protocol, `127.0.0.1:${port}`, settings);
+      } catch (error) {
+        failures.push(`${system.label}, warm-up: ${(error as Error).message}`);
+        log(`  warm-up failed: ${(error as Error).message}`);
+      }
+    }
     for (const { protocol, sessions } of plan.protocols) {
       const port = protocol === "cbor" ? leader.cborPort! : leader.clientPort;
       log(
@@ -645,7 +700,10 @@ function report(
     `same ZooKeeper-protocol client (the columns "ops/s" below); Corral also gets its own CBOR ` +
     `client; etcd gets its JSON gateway over HTTP/1.1 keep-alive.\n` +
     `- Closed loop: each session has its own connection and one request outstanding. Sessions ` +
-    `all talk to the leader. Each cell has ${settings.warmupS} s of warm-up and then a measured ` +
+    `all talk to the leader. Before its first grid, each system gets ` +
+    `${settings.systemWarmupS} s of unmeasured load (write, read and mixed at 32 sessions, a ` +
+    `third each), so that the grid measures servers whose hot paths are compiled, not their ` +
+    `first seconds. Each cell has ${settings.warmupS} s of warm-up and then a measured ` +
     `window of ${settings.windowS} s. Only requests answered inside the window count.\n` +
     `- Workloads: write is a setData of 100 B on the session's own node; read is a getData of ` +
     `that node; mixed is 9 reads then 1 write; create is a persistent-sequential create under ` +
