@@ -111,6 +111,7 @@ export interface ServerOptions extends BaseServerOptions {
  * moment and the whole ensemble slowed down together.
  */
 export function snapshotThreshold(snapCount: number, random: () => number): number {
+  if (!Number.isFinite(snapCount)) return Infinity; // no snapshots
   const low = Math.ceil(snapCount / 2);
   const span = snapCount - low + 1;
   return low + Math.min(span - 1, Math.floor(random() * span));

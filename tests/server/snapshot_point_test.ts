@@ -12,6 +12,11 @@ Deno.test("the snapshot point is drawn from [ceil(snapCount / 2), snapCount]", (
   for (const random of [() => 0, () => 0.5, () => 1 - Number.EPSILON]) {
     assert.equal(snapshotThreshold(1, random), 1, "snapCount 1 still snapshots after every txn");
   }
+  assert.equal(
+    snapshotThreshold(Infinity, () => 0.5),
+    Infinity,
+    "an infinite snapCount never snapshots",
+  );
   // A random source that answers 1 (out of its contract) still stays inside the range.
   assert.equal(snapshotThreshold(10, () => 1), 10);
   // Every point of the range can come out, and nothing outside it.

@@ -1112,7 +1112,7 @@ export class ServerHost implements SimNode<EnsembleMsg> {
    * Takes a snapshot every `snapCount` applied txns while serving. The real server draws each
    * snapshot point from `[snapCount / 2, snapCount]` (`snapshotThreshold` in src/server/server.ts),
    * which only spreads the members' snapshots apart in time; a fixed count here keeps every seed's
-   * schedule as it was, and the seeds still put snapshots at every point of the txn order.
+   * schedule as it was, and across seeds the snapshots still fall at many points between faults.
    */
   #countApplied(count: number): void {
     this.#sinceSnapshot += count;
