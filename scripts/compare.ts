@@ -766,7 +766,8 @@ function targets(
     list.push({
       what,
       goal,
-      measured: `${num(r, 2)}×, median of ${rounds.length} alternated rounds (` +
+      measured: `${num(r, 2)}×, median of ${rounds.length} alternated ` +
+        `round${rounds.length === 1 ? "" : "s"} (` +
         rounds.map((x) => `${num(x.ratio, 2)}×`).join(", ") + ")",
       met: pass(r),
     });
