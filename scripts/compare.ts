@@ -267,7 +267,7 @@ async function bench(
   pids: number[],
   settings: Settings,
 ): Promise<BenchResult[]> {
-  const common = ["bench", "--json", "--protocol", protocol, "--server", server];
+  const common = benchArgs(protocol, server);
   const grid = [
     "--sessions",
     sessions.join(","),
@@ -317,12 +317,7 @@ async function warmUp(
 ): Promise<void> {
   if (settings.systemWarmupS === 0) return;
   await benchProcess(binary, [
-    "bench",
-    "--json",
-    "--protocol",
-    protocol,
-    "--server",
-    server,
+    ...benchArgs(protocol, server),
     "--workload",
     "write,read,mixed",
     "--sessions",
@@ -332,6 +327,11 @@ async function warmUp(
     "--duration",
     String(settings.systemWarmupS / 3),
   ]);
+}
+
+/** The start of every `corral bench` command line here: JSON results, one protocol, one server. */
+function benchArgs(protocol: BenchProtocol, server: string): string[] {
+  return ["bench", "--json", "--protocol", protocol, "--server", server];
 }
 
 function benchProcess(binary: string, args: string[]): Promise<BenchResult[]> {
@@ -526,12 +526,7 @@ async function alternate(
       for (const id of order) {
         const { server, pids } = servers.get(id)!;
         const results = await benchProcess(binary, [
-          "bench",
-          "--json",
-          "--protocol",
-          "zk",
-          "--server",
-          server,
+          ...benchArgs("zk", server),
           "--workload",
           "write,read",
           "--sessions",
