@@ -25,10 +25,19 @@ import type {
   ReplicaRole,
 } from "../replica/types.ts";
 import type { SnapshotImage } from "../storage/types.ts";
-import { bodyToNode, bodyToSession, nodesToBodies, sessionToBody } from "../storage/codec.ts";
+import {
+  bodyToNode,
+  bodyToSession,
+  nodesToBodies,
+  rememberTxnRecordBytes,
+  sessionToBody,
+  txnRecordBytes,
+} from "../storage/codec.ts";
+import { decodeRecordBody } from "../storage/record.ts";
 import type { TxnRecord } from "../tree/txn.ts";
 import { parseRequest, type ServerMessage } from "../wire/messages.ts";
 import { Peer, type PeerAction, type PeerEpochs, type PeerEvent } from "../zab/peer.ts";
+import type { PeerMessage } from "../zab/messages.ts";
 import type { Membership, ServerId } from "../zab/types.ts";
 import { parsePeerMessage } from "../zab/validate.ts";
 
@@ -126,6 +135,9 @@ export class EnsembleNode {
   #blocked = false;
   #out: NodeAction[] = [];
   #started = false;
+  /** The last PROPOSAL or INFORM sent and its wire form: a leader sends one to every learner. */
+  #lastSent: PeerMessage | null = null;
+  #lastWire: unknown = null;
 
   constructor(options: EnsembleNodeOptions) {
     this.myId = options.myId;
@@ -235,7 +247,12 @@ export class EnsembleNode {
     switch (action.type) {
       case "send": {
         const channel: Channel = action.msg.type === "NOTIFICATION" ? "election" : "peer";
-        this.#out.push({ type: "peerSend", to: action.to, channel, message: action.msg });
+        this.#out.push({
+          type: "peerSend",
+          to: action.to,
+          channel,
+          message: this.#wire(action.msg),
+        });
         return;
       }
       case "persistEpochs":
@@ -340,6 +357,20 @@ export class EnsembleNode {
     this.#out.push({ type: "peerSend", to, channel: "peer", message });
   }
 
+  /**
+   * A message as it goes on the wire: a PROPOSAL or INFORM carries its record as the bytes of its
+   * log body, the ones this member's log gets, so each txn is encoded once. The same message sent
+   * to several learners is the same wire object, which the links encode once too.
+   */
+  #wire(msg: PeerMessage): unknown {
+    if (msg.type !== "PROPOSAL" && msg.type !== "INFORM") return msg;
+    if (msg !== this.#lastSent) {
+      this.#lastSent = msg;
+      this.#lastWire = { type: msg.type, zxid: msg.record.zxid, body: txnRecordBytes(msg.record) };
+    }
+    return this.#lastWire;
+  }
+
   // ---- from the network ----------------------------------------------------------------------
 
   #onPeerMessage(from: ServerId, channel: Channel, message: unknown): void {
@@ -347,9 +378,13 @@ export class EnsembleNode {
     if (channel === "peer" && (type === "REQUEST" || type === "REPLY" || type === "TOUCH")) {
       return this.#onHostMessage(from, message as Record<string, unknown>);
     }
-    const parsed = parsePeerMessage(message);
+    const wire = recordFromWire(message);
+    const parsed = parsePeerMessage(wire === null ? message : wire.message);
     if (parsed === null || (parsed.type === "NOTIFICATION") !== (channel === "election")) {
       return this.#drop(from, channel, message);
+    }
+    if (wire !== null && (parsed.type === "PROPOSAL" || parsed.type === "INFORM")) {
+      rememberTxnRecordBytes(parsed.record, wire.bytes);
     }
     this.#stepPeer({ type: "message", from, msg: parsed });
   }
@@ -437,6 +472,29 @@ export function parseReply(value: unknown): ForwardReply | null {
   const message = value.message as unknown as ServerMessage;
   if (value.upTo === undefined) return { kind: "answer", sessionId, xid, message };
   return isInt(value.upTo) ? { kind: "answer", sessionId, xid, message, upTo: value.upTo } : null;
+}
+
+/**
+ * A PROPOSAL or INFORM whose record comes as log-body bytes (`{type, zxid, body}`), turned back
+ * into the `{type, record}` shape that parsePeerMessage checks field by field, with the bytes; null
+ * for any other message, which is checked as it is. Bytes that are not a record body, or that name
+ * another zxid than the message, give a record that fails the check.
+ */
+export function recordFromWire(value: unknown): { message: unknown; bytes: Uint8Array } | null {
+  if (!isObject(value) || (value.type !== "PROPOSAL" && value.type !== "INFORM")) return null;
+  const bytes = value.body;
+  if (!(bytes instanceof Uint8Array)) return null;
+  let body: unknown;
+  try {
+    body = decodeRecordBody(bytes);
+  } catch {
+    body = null;
+  }
+  const fields = Array.isArray(body) && body.length === 4 && body[0] === value.zxid ? body : null;
+  const record = fields === null
+    ? null
+    : { zxid: fields[0], timeMs: fields[1], sessionId: fields[2], txn: fields[3] };
+  return { message: { type: value.type, record }, bytes };
 }
 
 /** A snapshot image as a SNAP carries it: the storage codec's compact arrays. */

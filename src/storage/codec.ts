@@ -6,11 +6,38 @@
 import type { NodeImage } from "../tree/data_tree.ts";
 import type { Txn, TxnRecord } from "../tree/txn.ts";
 import { type Acl, type Stat, statFields } from "../tree/types.ts";
+import { encodeRecordBody } from "./record.ts";
 import type { SessionImage } from "./types.ts";
 
 /** A txn record as stored: `[zxid, timeMs, sessionId, txn]`. */
 export function recordToBody(record: TxnRecord): unknown {
   return [record.zxid, record.timeMs, record.sessionId, record.txn];
+}
+
+/**
+ * The encoded body of every txn record encoded or received so far, while the record lives. A txn
+ * goes to the log and, on a leader, to every learner in a PROPOSAL that carries these same bytes
+ * (src/ensemble/node.ts), so each member encodes each txn at most once. Records are never changed
+ * once made, so the bytes stay true.
+ */
+const recordBytes = new WeakMap<TxnRecord, Uint8Array>();
+
+/** The body of `record` (`recordToBody` as CBOR), encoded the first time it is asked for. */
+export function txnRecordBytes(record: TxnRecord): Uint8Array {
+  let bytes = recordBytes.get(record);
+  if (bytes === undefined) {
+    bytes = encodeRecordBody(recordToBody(record));
+    recordBytes.set(record, bytes);
+  }
+  return bytes;
+}
+
+/**
+ * Notes that `bytes` is the body of `record`, as when a learner has checked a record it received
+ * as bytes: its log then gets those bytes without encoding them again.
+ */
+export function rememberTxnRecordBytes(record: TxnRecord, bytes: Uint8Array): void {
+  recordBytes.set(record, bytes);
 }
 
 function isInt(value: unknown): value is number {

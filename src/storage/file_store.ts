@@ -17,12 +17,19 @@ import { dirname, join } from "node:path";
 import { assert } from "../assert.ts";
 import type { TxnRecord } from "../tree/txn.ts";
 import { zxidCounter, zxidEpoch } from "../tree/txn.ts";
-import { bodyToNode, bodyToSession, nodesToBodies, recordToBody, sessionToBody } from "./codec.ts";
+import {
+  bodyToNode,
+  bodyToSession,
+  nodesToBodies,
+  sessionToBody,
+  txnRecordBytes,
+} from "./codec.ts";
 import {
   checkFileHeader,
   encodeRecord,
   fileHeader,
   fileHeaderBytes,
+  frameRecordBody,
   readRecord,
 } from "./record.ts";
 import { commitMarkerBody, logMagic, scanLog } from "./log_scan.ts";
@@ -209,7 +216,7 @@ export class FileStore implements DurableStore {
     // While the log is being truncated, replaced or reread, new records wait for it to finish.
     const queue = this.#holding > 0 ? this.#held : this.#pending;
     for (const record of records) {
-      queue.push({ zxid: record.zxid, frame: encodeRecord(recordToBody(record)) });
+      queue.push({ zxid: record.zxid, frame: frameRecordBody(txnRecordBytes(record)) });
     }
     this.#startFlush();
   }

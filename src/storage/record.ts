@@ -43,7 +43,21 @@ export function checkFileHeader(bytes: Uint8Array, magic: string): string | null
 
 /** Encodes `value` as one framed record. */
 export function encodeRecord(value: unknown): Uint8Array {
-  const body = cbor.encode(value);
+  return frameRecordBody(cbor.encode(value));
+}
+
+/** Encodes `value` as a record body: the CBOR item a record frames, without the frame. */
+export function encodeRecordBody(value: unknown): Uint8Array {
+  return cbor.encode(value);
+}
+
+/** Decodes a record body; throws on malformed CBOR or trailing bytes. */
+export function decodeRecordBody(body: Uint8Array): unknown {
+  return cbor.decode(body);
+}
+
+/** Frames a body encoded already (by {@linkcode encodeRecordBody}, or received so). */
+export function frameRecordBody(body: Uint8Array): Uint8Array {
   // The ArrayBuffer comes first: asking a typed array for `.buffer` is slow on JavaScriptCore.
   const buffer = new ArrayBuffer(recordHeaderBytes + body.byteLength);
   const out = new Uint8Array(buffer);

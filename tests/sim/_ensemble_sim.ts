@@ -46,8 +46,8 @@ import { describeFaults } from "../../src/sim/faults.ts";
 import { Rng } from "../../src/sim/rng.ts";
 import type { SimAction, SimEvent, SimNode, SimStep } from "../../src/sim/simulator.ts";
 import { Simulator } from "../../src/sim/simulator.ts";
-import { bodyToRecord, recordToBody } from "../../src/storage/codec.ts";
-import { encodeRecord, readRecord } from "../../src/storage/record.ts";
+import { bodyToRecord, txnRecordBytes } from "../../src/storage/codec.ts";
+import { frameRecordBody, readRecord } from "../../src/storage/record.ts";
 import type { SnapshotImage } from "../../src/storage/types.ts";
 import { treeDigest } from "../../src/tree/digest.ts";
 import { type TxnRecord, zxidCounter, zxidEpoch } from "../../src/tree/txn.ts";
@@ -250,7 +250,8 @@ export class ServerDisk implements SimDisk {
         `the log cannot take zxid ${hex(record.zxid)} after ${hex(last)} (the file store ` +
           `rejects it at recovery)`,
       );
-      entries.push({ zxid: record.zxid, bytes: encodeRecord(recordToBody(record)) });
+      // As the file store does: the bytes the record was received as, or encoded once.
+      entries.push({ zxid: record.zxid, bytes: frameRecordBody(txnRecordBytes(record)) });
       last = record.zxid;
     }
     this.#write({ kind: "append", entries });
@@ -1021,9 +1022,9 @@ export class ServerHost implements SimNode<EnsembleMsg> {
             to: action.to,
             msg: { kind: "peer", channel: action.channel, message: action.message },
           });
-          const m = action.message as { type?: string; record?: TxnRecord };
+          const m = action.message as { type?: string; zxid?: number };
           if (this.world.options.bug === "commitBeforeQuorum" && m.type === "PROPOSAL") {
-            this.#forged.push({ from: action.to, zxid: m.record!.zxid });
+            this.#forged.push({ from: action.to, zxid: m.zxid! });
           }
           break;
         }
@@ -2187,7 +2188,7 @@ function describePeerMessage(message: unknown): string {
       return `SNAP ${z(m.zxid)}`;
     case "PROPOSAL":
     case "INFORM":
-      return `${m.type} ${z((m.record as TxnRecord).zxid)}`;
+      return `${m.type} ${z(m.zxid)}`;
     case "NOTIFICATION": {
       const n = m.notification as { round: number; state: string; vote: unknown };
       return `NOTIFICATION r${n.round} ${n.state} vote ${JSON.stringify(n.vote)}`;
