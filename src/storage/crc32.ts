@@ -1,8 +1,11 @@
 /**
  * CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320), the checksum of every on-disk record.
- * Written here because `node:zlib`'s crc32 is missing from Node 20 and not promised by Deno or Bun.
+ * `node:zlib`'s native crc32 where the runtime has it (Bun, Deno, Node 22.2 and later): about ten
+ * times faster on a txn record and a hundred times on a MiB of snapshot. Elsewhere (Node 20), a
+ * table-driven one written here, which gives the same results.
  * @module
  */
+import zlib from "node:zlib";
 
 const table = (() => {
   const t = new Uint32Array(256);
@@ -14,6 +17,15 @@ const table = (() => {
   return t;
 })();
 
+/** CRC-32 of `bytes` computed in JavaScript, for runtimes without `zlib.crc32`. */
+export function crc32Portable(bytes: Uint8Array): number {
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.byteLength; i++) c = table[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+const native = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
+
 /**
  * CRC-32 of `bytes`, as an unsigned 32-bit integer.
  *
@@ -23,8 +35,6 @@ const table = (() => {
  * crc32(new TextEncoder().encode("123456789")); // 0xcbf43926
  * ```
  */
-export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.byteLength; i++) c = table[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+export const crc32: (bytes: Uint8Array) => number = typeof native === "function"
+  ? (bytes) => native(bytes)
+  : crc32Portable;

@@ -5,7 +5,8 @@
  */
 import assert from "../assert.ts";
 import { bodyToNode, nodesToBodies, nodeToBody } from "../../src/storage/codec.ts";
-import { crc32 } from "../../src/storage/crc32.ts";
+import fc from "fast-check";
+import { crc32, crc32Portable } from "../../src/storage/crc32.ts";
 import { DataTree } from "../../src/tree/data_tree.ts";
 import { nodesDigest } from "../../src/tree/digest.ts";
 import { type Stat, statFields } from "../../src/tree/types.ts";
@@ -36,9 +37,25 @@ function framed(values: unknown[], prefix = 0): { bytes: Uint8Array; starts: num
 }
 
 Deno.test('crc32() matches the IEEE check value for "123456789"', () => {
-  assert.equal(crc32(text("123456789")), 0xcbf43926);
-  assert.equal(crc32(new Uint8Array()), 0);
-  assert.equal(crc32(text("The quick brown fox jumps over the lazy dog")), 0x414fa339);
+  for (const f of [crc32, crc32Portable]) {
+    assert.equal(f(text("123456789")), 0xcbf43926);
+    assert.equal(f(new Uint8Array()), 0);
+    assert.equal(f(text("The quick brown fox jumps over the lazy dog")), 0x414fa339);
+  }
+});
+
+Deno.test("crc32() and the portable crc32 agree on any bytes, views into larger buffers too", () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 600 }), fc.nat(8), fc.nat(8), (bytes, head, tail) => {
+      // A view with bytes before and after it: only the view's own bytes count.
+      const outer = new Uint8Array(head + bytes.byteLength + tail).fill(0xa5);
+      outer.set(bytes, head);
+      const view = outer.subarray(head, head + bytes.byteLength);
+      assert.equal(crc32(view), crc32Portable(bytes));
+      assert.equal(crc32(bytes), crc32Portable(view));
+    }),
+    { seed: 7, numRuns: 500 },
+  );
 });
 
 Deno.test("encodeRecord() and readRecord() round-trip values at their offsets", () => {
