@@ -10,6 +10,7 @@ import {
   dataBytesMax,
   multiOpsMax,
   protocolVersion,
+  protocolVersionMin,
   setWatchesPathsMax,
 } from "../src/constants.ts";
 import { validatePath } from "../src/tree/path.ts";
@@ -281,8 +282,11 @@ export function connectViolations(connect: unknown): string[] {
   if (!isObj(connect)) return ["the connect request is not a map"];
   v.keys(connect, ["op", "proto", "timeoutMs", "sessionId", "password", "lastZxid"], "connect");
   if (connect.op !== "connect") v.add(`op is ${JSON.stringify(connect.op)}, not "connect"`);
-  if (connect.proto !== protocolVersion) {
-    v.add(`proto is ${String(connect.proto)}, not ${protocolVersion}`);
+  if (
+    !Number.isInteger(connect.proto) || (connect.proto as number) < protocolVersionMin ||
+    (connect.proto as number) > protocolVersion
+  ) {
+    v.add(`proto is ${String(connect.proto)}, not ${protocolVersionMin} to ${protocolVersion}`);
   }
   v.int(connect.timeoutMs, 1, Number.MAX_SAFE_INTEGER, "timeoutMs");
   v.int(connect.sessionId, 0, Number.MAX_SAFE_INTEGER, "sessionId");

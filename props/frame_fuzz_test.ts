@@ -182,7 +182,7 @@ const nearMessageArb = fc.record(
     dataWatches: fc.oneof(fc.array(pathishArb, { maxLength: 3 }), junkArb),
     existWatches: fc.oneof(fc.array(pathishArb, { maxLength: 3 }), junkArb),
     childWatches: fc.oneof(fc.array(pathishArb, { maxLength: 3 }), junkArb),
-    proto: fc.oneof(fc.constant(1), intishArb),
+    proto: fc.oneof(fc.constantFrom(1, 2), intishArb),
     timeoutMs: intishArb,
     sessionId: intishArb,
     password: bytesishArb,
@@ -204,7 +204,7 @@ const nearConnectArb = fc.record(
       arbitrary: junkArb,
       weight: 1,
     }),
-    proto: mostly(fc.constant(1)),
+    proto: mostly(fc.constantFrom(1, 2)),
     timeoutMs: mostly(fc.integer({ min: 1, max: 100_000 })),
     sessionId: mostly(fc.maxSafeNat()),
     password: fc.oneof({ arbitrary: fc.uint8Array({ maxLength: 70 }), weight: 4 }, {

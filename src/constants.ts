@@ -5,8 +5,14 @@
  */
 import { assert } from "./assert.ts";
 
-/** Version of the CBOR client protocol spoken by this build (see docs/PROTOCOL.md). */
-export const protocolVersion = 1;
+/**
+ * Newest version of the CBOR client protocol this build speaks (see docs/PROTOCOL.md); its client
+ * asks for it. Version 2 writes the known map keys as small integers.
+ */
+export const protocolVersion = 2;
+
+/** Oldest client protocol version this build's server still accepts. */
+export const protocolVersionMin = 1;
 
 /** Largest znode data accepted by default (ZooKeeper's jute.maxbuffer is about the same). */
 export const dataBytesMax = 1024 * 1024;

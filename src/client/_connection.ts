@@ -89,7 +89,8 @@ export function formatAddress(address: ServerAddress): string {
 export class Connection {
   readonly address: ServerAddress;
   #socket: Socket;
-  #decoder = new FrameDecoder(responseFrameBytesMax);
+  // Keyed: the server answers a version 2 connect with integer keys (src/wire/cbor.ts).
+  #decoder = new FrameDecoder(responseFrameBytesMax, true);
   #handlers: ConnectionHandlers;
   /** Messages that arrived after `connected` and before {@linkcode Connection.attach}. */
   #backlog: ServerMessage[] = [];
@@ -150,6 +151,10 @@ export class Connection {
           }
           if (message.t === "refused") {
             return decide({ kind: "refused", err: message.err, message: message.message }, true);
+          }
+          if (message.t === "error") {
+            // E.g. a server older than this client, which does not speak its protocol version.
+            return decide({ kind: "failed", message: `${where}: ${message.message}` }, true);
           }
           decide({
             kind: "failed",

@@ -12,7 +12,7 @@ import type { NetAdapter } from "../net/types.ts";
 import { validatePath, withChroot, withoutChroot } from "../tree/path.ts";
 import type { Acl, ErrorCode, Stat } from "../tree/types.ts";
 import { createModes, openAcl, sequentialModes } from "../tree/types.ts";
-import { encodeFrame, frameHeaderBytes } from "../wire/frame.ts";
+import { encodeKeyedFrame, frameHeaderBytes } from "../wire/frame.ts";
 import type {
   ConnectRequest,
   MultiOp,
@@ -920,7 +920,9 @@ export class Client {
   #enqueue(body: CallPlan<unknown>["body"], queue: Fifo<Pending>, settle: Pending["settle"]): void {
     this.#xid = this.#xid >= xidMax ? 1 : this.#xid + 1;
     const xid = this.#xid;
-    const frame = encodeFrame({ ...body, xid });
+    // Requests go out only once the server has accepted this client's protocol version (2), so
+    // they use its integer keys; the connect itself has text keys, so any server can read it.
+    const frame = encodeKeyedFrame({ ...body, xid });
     const frameBytes = frame.byteLength - frameHeaderBytes;
     if (this.#limits.frameBytesMax > 0 && frameBytes > this.#limits.frameBytesMax) {
       throw new BadArgumentsError(

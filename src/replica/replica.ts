@@ -101,6 +101,8 @@ interface Conn {
   queue: Item[];
   /** Requests that arrived before the session was established, replayed once it is. */
   early: ReplicaEvent[];
+  /** The client protocol version the connection speaks (its connect's). */
+  proto: number;
 }
 
 interface Ordered {
@@ -328,6 +330,7 @@ export class Replica {
       authIds: [{ scheme: "ip", id: event.remoteAddress }],
       queue: [],
       early: [],
+      proto: event.request.proto,
     };
     this.#conns.set(conn.id, conn);
     const request = event.request;
@@ -408,7 +411,7 @@ export class Replica {
     this.#connOfSession.set(session.id, conn.id);
     this.#send(conn.id, {
       t: "connected",
-      proto: limits.protocolVersion,
+      proto: conn.proto,
       sessionId: session.id,
       password: session.password,
       timeoutMs: session.timeoutMs,

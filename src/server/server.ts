@@ -11,7 +11,7 @@ import { EnsembleNode, type NodeAction, type NodeEvent } from "../ensemble/node.
 import { encodeSnapshot, FileStore } from "../storage/file_store.ts";
 import { MemoryStore } from "../storage/memory_store.ts";
 import type { DurableStore, Recovered, SnapshotInfo, TxnStore } from "../storage/types.ts";
-import { encodeFrame, FrameDecoder } from "../wire/frame.ts";
+import { encodeFrame, encodeKeyedFrame, FrameDecoder } from "../wire/frame.ts";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import process from "node:process";
@@ -150,6 +150,8 @@ interface ConnState {
   /** For a ZooKeeper-protocol connection: its translator and framing. */
   zk: { connection: ZkConnection; frames: FrameReader } | null;
   handshaken: boolean;
+  /** A CBOR connection whose client speaks version 2 or later: known keys go as integers. */
+  keyed: boolean;
   /** Closes a connection that never sends its connect frame. */
   handshakeTimer: ReturnType<typeof setTimeout> | null;
   /** The encoded snapshot of an online backup in progress on this connection. */
@@ -496,11 +498,13 @@ class ServerHost implements CorralServer {
         latency: newLatency(),
         pendingSince: new Map(),
       },
-      decoder: new FrameDecoder(this.#frameBytesMax),
+      // Reads frames with integer keys (version 2) and with text keys (version 1) alike.
+      decoder: new FrameDecoder(this.#frameBytesMax, true),
       zk: zk
         ? { connection: new ZkConnection(), frames: new FrameReader(this.#frameBytesMax) }
         : null,
       handshaken: false,
+      keyed: false,
       handshakeTimer: null,
       backup: null,
     };
@@ -537,6 +541,7 @@ class ServerHost implements CorralServer {
         const parsed = parseConnect(frame.message);
         if (!parsed.ok) return this.#protocolError(connId, parsed.message, parsed.err);
         conn.handshaken = true;
+        conn.keyed = parsed.value.proto >= 2;
         this.#clearHandshakeTimer(conn);
         const entropy = crypto.getRandomValues(new Uint8Array(limits.sessionPasswordBytes));
         this.#step({
@@ -927,7 +932,7 @@ class ServerHost implements CorralServer {
       }
     } else {
       this.#countSent(conn, message);
-      conn.socket.writeOwned(encodeFrame(message));
+      conn.socket.writeOwned(conn.keyed ? encodeKeyedFrame(message) : encodeFrame(message));
     }
     if (conn.socket.pendingWriteBytes > limits.connectionOutboxBytesMax) {
       this.#logger.log("warn", "closing a connection that does not read its responses", { connId });

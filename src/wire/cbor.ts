@@ -19,12 +19,87 @@ const options = {
   int64AsType: "number",
 } as const;
 
+/**
+ * The client protocol's map keys from version 2 on (docs/PROTOCOL.md, "Keys"): a key found here
+ * goes on the wire as its position in this list, a small integer, and any other key as its text.
+ * Decoding a key costs a lookup instead of building a string, which is most of what decoding a
+ * response cost (the 11 keys of a stat alone). The most frequent come first: positions below 24
+ * take one byte. Version 2 never changes this list; a name added later goes as text.
+ */
+export const clientKeys: readonly string[] = [
+  // 0-23, one byte each.
+  "t",
+  "xid",
+  "zxid",
+  "op",
+  "path",
+  "data",
+  "stat",
+  "version",
+  "err",
+  "message",
+  "czxid",
+  "mzxid",
+  "pzxid",
+  "ctime",
+  "mtime",
+  "cversion",
+  "aversion",
+  "ephemeralOwner",
+  "dataLength",
+  "numChildren",
+  "watch",
+  "children",
+  "type",
+  "acl",
+  // 24 and on, two bytes each.
+  "perms",
+  "scheme",
+  "id",
+  "mode",
+  "ttlMs",
+  "ops",
+  "results",
+  "readResults",
+  "dataNull",
+  "count",
+  "prefix",
+  "ephemerals",
+  "clientInfo",
+  "user",
+  "auth",
+  "relativeZxid",
+  "dataWatches",
+  "existWatches",
+  "childWatches",
+  "persistentWatches",
+  "persistentRecursiveWatches",
+  "proto",
+  "timeoutMs",
+  "sessionId",
+  "password",
+  "lastZxid",
+  "serverId",
+  "limits",
+  "frameBytesMax",
+  "dataBytesMax",
+  "pendingRequestsMax",
+  "offset",
+  "length",
+];
+
 /** A CBOR encoder/decoder with Corral's options. */
 export type Cbor = { encode(value: unknown): Uint8Array; decode(bytes: Uint8Array): unknown };
 
-/** Makes a codec with Corral's options (each keeps its own buffers). */
-export function makeCbor(): Cbor {
-  const codec = new Encoder(options);
+/**
+ * Makes a codec with Corral's options (each keeps its own buffers). A `keyed` one encodes the
+ * keys in {@linkcode clientKeys} as their positions; it decodes maps with either kind of key, so
+ * it reads a version 1 client's frames as they are.
+ */
+export function makeCbor(keyed = false): Cbor {
+  const codec = new Encoder(
+    keyed ? { ...options, keyMap: Object.fromEntries(clientKeys.map((k, i) => [k, i])) } : options,
+  );
   return {
     encode: (value) => codec.encode(value),
     decode: (bytes) => codec.decode(bytes),

@@ -4,18 +4,31 @@
  * @module
  */
 
-import { makeCbor } from "./cbor.ts";
+import { type Cbor, makeCbor } from "./cbor.ts";
 
-// Plain CBOR maps with string keys, no cbor-x record extensions, so any CBOR library can speak
-// the protocol. Integers stay below 2^53 by design, so they decode as numbers.
+// Plain CBOR maps, no cbor-x record extensions, so any CBOR library can speak the protocol: keys
+// as text, or (the client protocol from version 2 on) the keys of src/wire/cbor.ts's table as
+// small integers. Integers stay below 2^53 by design, so they decode as numbers.
 const cbor = makeCbor();
+const keyedCbor = makeCbor(true);
 
 /** Bytes of the length prefix. */
 export const frameHeaderBytes = 4;
 
-/** Encodes one message as a complete frame (prefix + CBOR). */
+/** Encodes one message as a complete frame (prefix + CBOR), every map key as text. */
 export function encodeFrame(message: unknown): Uint8Array {
-  const body = cbor.encode(message);
+  return frameOf(cbor.encode(message));
+}
+
+/**
+ * Encodes one message as a complete frame with the client protocol's known keys as integers
+ * (version 2, src/wire/cbor.ts).
+ */
+export function encodeKeyedFrame(message: unknown): Uint8Array {
+  return frameOf(keyedCbor.encode(message));
+}
+
+function frameOf(body: Uint8Array): Uint8Array {
   // The ArrayBuffer comes first: asking a typed array for `.buffer` is slow on JavaScriptCore.
   const buffer = new ArrayBuffer(frameHeaderBytes + body.byteLength);
   new DataView(buffer).setUint32(0, body.byteLength);
@@ -56,7 +69,15 @@ export class FrameDecoder {
   #needed = frameHeaderBytes;
   #failed = false;
 
-  constructor(readonly frameBytesMax: number) {}
+  readonly #codec: Cbor;
+
+  /**
+   * `keyed`: read the client protocol's integer keys as their names (version 2, src/wire/cbor.ts);
+   * text keys read as they are either way.
+   */
+  constructor(readonly frameBytesMax: number, keyed = false) {
+    this.#codec = keyed ? keyedCbor : cbor;
+  }
 
   /** Bytes held that do not yet form a whole frame. */
   get bufferedBytes(): number {
@@ -113,7 +134,7 @@ export class FrameDecoder {
       const body = buffer.subarray(offset + frameHeaderBytes, offset + frameHeaderBytes + length);
       offset += frameHeaderBytes + length;
       try {
-        results.push({ ok: true, message: decodeBody(body) });
+        results.push({ ok: true, message: this.#codec.decode(body) });
       } catch (e) {
         results.push({
           ok: false,

@@ -13,6 +13,7 @@ import {
   dataBytesMax,
   multiOpsMax,
   protocolVersion,
+  protocolVersionMin,
   setWatchesPathsMax,
   snapshotReadBytesMax,
   ttlMsMax,
@@ -23,7 +24,10 @@ import { validatePath } from "../tree/path.ts";
 /** First frame of a connection: open a new session (`sessionId` 0) or resume one. */
 export interface ConnectRequest {
   op: "connect";
-  /** Protocol version the client speaks; must equal the server's {@linkcode protocolVersion}. */
+  /**
+   * Protocol version the client speaks, from {@linkcode protocolVersionMin} to
+   * {@linkcode protocolVersion}; the connection speaks it both ways.
+   */
   proto: number;
   /** Requested session timeout; the server clamps it to [2, 20] ticks. */
   timeoutMs: number;
@@ -557,10 +561,10 @@ export function parseConnect(value: unknown): Parsed<ConnectRequest> {
       throw new Bad("MarshallingError", `the first frame must be a map with op "connect"`);
     }
     const proto = int(value, "proto");
-    if (proto !== protocolVersion) {
+    if (proto < protocolVersionMin || proto > protocolVersion) {
       throw new Bad(
         "MarshallingError",
-        `protocol version ${proto} is not supported; this server speaks ${protocolVersion}`,
+        `protocol version ${proto} is not supported; this server speaks ${protocolVersionMin} to ${protocolVersion}`,
       );
     }
     const timeoutMs = int(value, "timeoutMs");

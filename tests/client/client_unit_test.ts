@@ -14,6 +14,7 @@ import {
   SessionExpiredError,
 } from "../../src/client/errors.ts";
 import type { CreateMode } from "../../src/tree/types.ts";
+import { protocolVersion } from "../../src/constants.ts";
 import { fakePassword, FakeServer, type Frame, standardHandler } from "./fake_server.ts";
 
 function delay(ms: number): Promise<void> {
@@ -44,7 +45,7 @@ Deno.test("connect() sends a connect frame for a new session and exposes what th
   const client = await connect(server.address, { sessionTimeoutMs: 5_000 });
   const [first] = server.connections[0].frames;
   assert.equal(first.op, "connect");
-  assert.equal(first.proto, 1);
+  assert.equal(first.proto, protocolVersion);
   assert.equal(first.timeoutMs, 5_000);
   assert.equal(first.sessionId, 0);
   assert.equal(first.lastZxid, 0);

@@ -7,8 +7,9 @@
  */
 import { denoAdapter } from "../../src/net/deno/adapter.ts";
 import type { Listener, Socket } from "../../src/net/types.ts";
-import { encodeFrame, FrameDecoder } from "../../src/wire/frame.ts";
+import { encodeFrame, encodeKeyedFrame, FrameDecoder } from "../../src/wire/frame.ts";
 import type { ServerLimits, ServerMessage } from "../../src/wire/messages.ts";
+import { protocolVersion } from "../../src/constants.ts";
 
 /** A decoded client frame. */
 export type Frame = Record<string, unknown> & { op: string; xid?: number };
@@ -29,9 +30,12 @@ export class FakeConnection {
     this.#closedPromise = new Promise((resolve) => this.#resolveClosed = resolve);
   }
 
+  /** The client asked for protocol version 2 or later: answers use its integer keys. */
+  keyed = false;
+
   /** Sends one server message. */
   send(message: ServerMessage | Record<string, unknown>): void {
-    this.#socket.write(encodeFrame(message));
+    this.#socket.write(this.keyed ? encodeKeyedFrame(message) : encodeFrame(message));
   }
 
   /** Answers `frame` with a response carrying `fields`. */
@@ -99,7 +103,7 @@ export const fakePassword: Uint8Array = new Uint8Array([1, 2, 3, 4]);
 export function connectedMessage(options: HandshakeOptions = {}): ServerMessage {
   return {
     t: "connected",
-    proto: 1,
+    proto: protocolVersion,
     sessionId: options.sessionId ?? 0x1234,
     password: fakePassword,
     timeoutMs: options.timeoutMs ?? 3_000,
@@ -208,12 +212,14 @@ export class FakeServer {
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const wake of waiters) wake();
-    const decoder = new FrameDecoder(64 * 1024 * 1024);
+    // As the server does: integer keys (version 2) and text keys both read.
+    const decoder = new FrameDecoder(64 * 1024 * 1024, true);
     return {
       data: (chunk: Uint8Array) => {
         for (const result of decoder.push(chunk.slice())) {
           if (!result.ok) throw new Error(`the client sent a bad frame: ${result.reason}`);
           const frame = result.message as Frame;
+          if (frame.op === "connect") conn.keyed = (frame.proto as number) >= 2;
           conn.received(frame);
           if (!conn.closed) this.handler(conn, frame);
         }
