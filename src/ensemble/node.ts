@@ -28,10 +28,10 @@ import type { SnapshotImage } from "../storage/types.ts";
 import {
   bodyToNode,
   bodyToSession,
+  encodedRecordBody,
   nodesToBodies,
-  rememberTxnRecordBytes,
+  rememberRecordBody,
   sessionToBody,
-  txnRecordBytes,
 } from "../storage/codec.ts";
 import { decodeRecordBody } from "../storage/record.ts";
 import type { TxnRecord } from "../tree/txn.ts";
@@ -366,7 +366,11 @@ export class EnsembleNode {
     if (msg.type !== "PROPOSAL" && msg.type !== "INFORM") return msg;
     if (msg !== this.#lastSent) {
       this.#lastSent = msg;
-      this.#lastWire = { type: msg.type, zxid: msg.record.zxid, body: txnRecordBytes(msg.record) };
+      this.#lastWire = {
+        type: msg.type,
+        zxid: msg.record.zxid,
+        body: encodedRecordBody(msg.record),
+      };
     }
     return this.#lastWire;
   }
@@ -384,7 +388,7 @@ export class EnsembleNode {
       return this.#drop(from, channel, message);
     }
     if (wire !== null && (parsed.type === "PROPOSAL" || parsed.type === "INFORM")) {
-      rememberTxnRecordBytes(parsed.record, wire.bytes);
+      rememberRecordBody(parsed.record, wire.bytes);
     }
     this.#stepPeer({ type: "message", from, msg: parsed });
   }

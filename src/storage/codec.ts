@@ -23,7 +23,7 @@ export function recordToBody(record: TxnRecord): unknown {
 const recordBytes = new WeakMap<TxnRecord, Uint8Array>();
 
 /** The body of `record` (`recordToBody` as CBOR), encoded the first time it is asked for. */
-export function txnRecordBytes(record: TxnRecord): Uint8Array {
+export function encodedRecordBody(record: TxnRecord): Uint8Array {
   let bytes = recordBytes.get(record);
   if (bytes === undefined) {
     bytes = encodeRecordBody(recordToBody(record));
@@ -36,7 +36,7 @@ export function txnRecordBytes(record: TxnRecord): Uint8Array {
  * Notes that `bytes` is the body of `record`, as when a learner has checked a record it received
  * as bytes: its log then gets those bytes without encoding them again.
  */
-export function rememberTxnRecordBytes(record: TxnRecord, bytes: Uint8Array): void {
+export function rememberRecordBody(record: TxnRecord, bytes: Uint8Array): void {
   recordBytes.set(record, bytes);
 }
 

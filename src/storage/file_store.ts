@@ -20,9 +20,9 @@ import { zxidCounter, zxidEpoch } from "../tree/txn.ts";
 import {
   bodyToNode,
   bodyToSession,
+  encodedRecordBody,
   nodesToBodies,
   sessionToBody,
-  txnRecordBytes,
 } from "./codec.ts";
 import {
   checkFileHeader,
@@ -216,7 +216,7 @@ export class FileStore implements DurableStore {
     // While the log is being truncated, replaced or reread, new records wait for it to finish.
     const queue = this.#holding > 0 ? this.#held : this.#pending;
     for (const record of records) {
-      queue.push({ zxid: record.zxid, frame: frameRecordBody(txnRecordBytes(record)) });
+      queue.push({ zxid: record.zxid, frame: frameRecordBody(encodedRecordBody(record)) });
     }
     this.#startFlush();
   }

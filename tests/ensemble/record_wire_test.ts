@@ -1,6 +1,6 @@
 /**
  * A PROPOSAL or INFORM carries its txn record as the bytes of its log body, so each member encodes
- * each txn at most once (src/storage/codec.ts `txnRecordBytes`, src/ensemble/node.ts
+ * each txn at most once (src/storage/codec.ts `encodedRecordBody`, src/ensemble/node.ts
  * `recordFromWire`). These tests pin the three halves: the bytes are encoded once and reused, what
  * a learner receives parses back to the same record (and malformed bytes to nothing), and the log
  * gets the bytes a record came with, not a new encoding.
@@ -8,7 +8,7 @@
  */
 import assert from "../assert.ts";
 import { join } from "node:path";
-import { recordToBody, rememberTxnRecordBytes, txnRecordBytes } from "../../src/storage/codec.ts";
+import { encodedRecordBody, recordToBody, rememberRecordBody } from "../../src/storage/codec.ts";
 import { FileStore, storageFileName } from "../../src/storage/file_store.ts";
 import { encodeRecordBody, fileHeaderBytes, readRecord } from "../../src/storage/record.ts";
 import { recordFromWire } from "../../src/ensemble/node.ts";
@@ -67,25 +67,25 @@ function received(wire: unknown) {
   return parsePeerMessage(decoded === null ? wire : decoded.message);
 }
 
-Deno.test("txnRecordBytes() encodes a record's log body once and hands back the same bytes after", () => {
+Deno.test("encodedRecordBody() encodes a record's log body once and hands back the same bytes after", () => {
   for (const record of records()) {
-    const bytes = txnRecordBytes(record);
-    assert.equal(txnRecordBytes(record), bytes, "the second ask is not encoded again");
+    const bytes = encodedRecordBody(record);
+    assert.equal(encodedRecordBody(record), bytes, "the second ask is not encoded again");
     assert.deepEqual(plain(bytes), plain(encodeRecordBody(recordToBody(record))));
     // An equal record that is another object is encoded for itself.
     const twin = structuredClone(record);
-    assert.notEqual(txnRecordBytes(twin), bytes);
-    assert.deepEqual(plain(txnRecordBytes(twin)), plain(bytes));
+    assert.notEqual(encodedRecordBody(twin), bytes);
+    assert.deepEqual(plain(encodedRecordBody(twin)), plain(bytes));
   }
 });
 
 Deno.test("a PROPOSAL and an INFORM as bytes parse back on the learner to the records sent", () => {
   for (const type of ["PROPOSAL", "INFORM"] as const) {
     for (const record of records()) {
-      const wire = overTheWire({ type, zxid: record.zxid, body: txnRecordBytes(record) });
+      const wire = overTheWire({ type, zxid: record.zxid, body: encodedRecordBody(record) });
       const decoded = recordFromWire(wire);
       assert.ok(decoded !== null);
-      assert.deepEqual(plain(decoded.bytes), plain(txnRecordBytes(record)));
+      assert.deepEqual(plain(decoded.bytes), plain(encodedRecordBody(record)));
       assert.deepEqual(received(wire), { type, record });
     }
   }
@@ -93,7 +93,7 @@ Deno.test("a PROPOSAL and an INFORM as bytes parse back on the learner to the re
 
 Deno.test("a PROPOSAL whose bytes are not a record of its zxid is dropped, never thrown on", () => {
   const [record] = records();
-  const good = txnRecordBytes(record);
+  const good = encodedRecordBody(record);
   const body = recordToBody(record) as unknown[];
   const bad: Record<string, unknown> = {
     "not CBOR": new Uint8Array([0xff, 0xff]),
@@ -141,7 +141,7 @@ Deno.test("the log gets the bytes a record came with, not an encoding of its own
       Object.fromEntries(Object.entries(txn).reverse()),
     ]);
     assert.notDeepEqual(plain(reordered), plain(encodeRecordBody(recordToBody(record))));
-    rememberTxnRecordBytes(record, reordered);
+    rememberRecordBody(record, reordered);
     const durable = new Promise<void>((resolve) => store.onDurable(() => resolve()));
     store.append([record]);
     await durable;

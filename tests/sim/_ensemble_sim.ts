@@ -46,7 +46,7 @@ import { describeFaults } from "../../src/sim/faults.ts";
 import { Rng } from "../../src/sim/rng.ts";
 import type { SimAction, SimEvent, SimNode, SimStep } from "../../src/sim/simulator.ts";
 import { Simulator } from "../../src/sim/simulator.ts";
-import { bodyToRecord, txnRecordBytes } from "../../src/storage/codec.ts";
+import { bodyToRecord, encodedRecordBody } from "../../src/storage/codec.ts";
 import { frameRecordBody, readRecord } from "../../src/storage/record.ts";
 import type { SnapshotImage } from "../../src/storage/types.ts";
 import { treeDigest } from "../../src/tree/digest.ts";
@@ -251,7 +251,7 @@ export class ServerDisk implements SimDisk {
           `rejects it at recovery)`,
       );
       // As the file store does: the bytes the record was received as, or encoded once.
-      entries.push({ zxid: record.zxid, bytes: frameRecordBody(txnRecordBytes(record)) });
+      entries.push({ zxid: record.zxid, bytes: frameRecordBody(encodedRecordBody(record)) });
       last = record.zxid;
     }
     this.#write({ kind: "append", entries });
