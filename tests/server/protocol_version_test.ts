@@ -9,7 +9,7 @@ import * as net from "node:net";
 import { startServer } from "../../src/server/server.ts";
 import { protocolVersion, protocolVersionMin } from "../../src/constants.ts";
 import { clientKeys } from "../../src/wire/cbor.ts";
-import { encodeFrame, encodeKeyedFrame, FrameDecoder } from "../../src/wire/frame.ts";
+import { concatBytes, encodeFrame, encodeKeyedFrame, FrameDecoder } from "../../src/wire/frame.ts";
 
 /** A socket that keeps every frame body it receives, undecoded. */
 class Wire {
@@ -21,7 +21,7 @@ class Wire {
     socket.on("data", (chunk: Uint8Array) => {
       // Split into frames by length, keeping each body's bytes for decoding both ways.
       this.#raw.push(new Uint8Array(chunk));
-      const all = concat(this.#raw);
+      const all = concatBytes(this.#raw);
       let offset = 0;
       const view = new DataView(all.buffer, all.byteOffset, all.byteLength);
       while (
@@ -65,16 +65,6 @@ class Wire {
   close(): void {
     this.socket.destroy();
   }
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
 }
 
 /** `body` decoded as plain CBOR (integer keys stay integers) and with the key table. */
