@@ -938,13 +938,15 @@ function aptGet(args: string[]): Promise<void> {
 
 /**
  * apt-get installs `zookeeper` and/or `etcd-server` when missing (as root, or via sudo -n when
- * not root); throws with a clear message if that fails. (On a machine with systemd, Debian's
+ * not root); throws with a clear message if that fails. `log` hears which packages are installed
+ * before apt-get starts, since it may take minutes. (On a machine with systemd, Debian's
  * etcd-server package also starts a system etcd on the default ports; this module does not use
  * it.)
  */
-export async function installMissing(): Promise<void> {
+export async function installMissing(log: (line: string) => void = () => {}): Promise<void> {
   const packages = missingPackages();
   if (packages.length === 0) return;
+  log(`installing ${packages.join(", ")} with apt-get`);
   const install = ["install", "-y", "--no-install-recommends", ...packages];
   try {
     await aptGet(install).catch(async () => {

@@ -1012,7 +1012,7 @@ async function main(): Promise<number> {
       stopAllSystems().finally(() => Deno.exit(130));
     });
   }
-  await installMissing();
+  await installMissing(log);
   const software = await versions();
   const binary = `${repoRoot}dist/corral`;
   const workDir = `${repoRoot}.tmp/compare`;
