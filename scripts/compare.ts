@@ -949,6 +949,25 @@ function report(
       text += row([r.label, protocol, ...rowCells.map((c) => c ?? "–")]);
     }
   }
+  text += `\n### Server CPU per operation\n\n` +
+    `Microseconds of CPU per answered operation, per node, at 32 sessions: the table above ` +
+    `divided by the cell's ops/s. Batching lowers it as the rate rises, so compare systems at ` +
+    `similar rates.\n\n` +
+    row(["system", "protocol", ...gridWorkloads]) +
+    row(["---", "---", ...gridWorkloads.map(() => "--:")]);
+  for (const r of reports) {
+    for (const protocol of ["zk", "cbor", "etcd"] as BenchProtocol[]) {
+      const rowCells = gridWorkloads.map((w) => {
+        const cell = cellOf(cells, r.id, protocol, w, 32);
+        if (!cell || !(cell.opsPerS > 0)) return null;
+        return cell.servers.map((s) =>
+          s.cpuPercent === null ? "–" : num((s.cpuPercent / 100) * 1e6 / cell.opsPerS)
+        ).join(" / ");
+      });
+      if (rowCells.every((c) => c === null)) continue;
+      text += row([r.label, protocol, ...rowCells.map((c) => c ?? "–")]);
+    }
+  }
   if (failures.length > 0) {
     text += `\n### Failures\n\n` + failures.map((f) => `- ${f}\n`).join("");
   }
