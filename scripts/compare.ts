@@ -935,39 +935,36 @@ function report(
       stats(r.failover.stop).text,
     ]);
   }
+  /** A table of every grid cell at 32 sessions, one row per system and protocol. */
+  const perCell = (cellText: (cell: BenchResult) => string | null): string => {
+    let table = row(["system", "protocol", ...gridWorkloads]) +
+      row(["---", "---", ...gridWorkloads.map(() => "--:")]);
+    for (const r of reports) {
+      for (const protocol of ["zk", "cbor", "etcd"] as BenchProtocol[]) {
+        const rowCells = gridWorkloads.map((w) => {
+          const cell = cellOf(cells, r.id, protocol, w, 32);
+          return cell ? cellText(cell) : null;
+        });
+        if (rowCells.every((c) => c === null)) continue;
+        table += row([r.label, protocol, ...rowCells.map((c) => c ?? "–")]);
+      }
+    }
+    return table;
+  };
   text += `\n### Server CPU during the grid\n\n` +
     `Percent of one core per node, at 32 sessions (the leader is the node the sessions use).\n\n` +
-    row(["system", "protocol", ...gridWorkloads]) +
-    row(["---", "---", ...gridWorkloads.map(() => "--:")]);
-  for (const r of reports) {
-    for (const protocol of ["zk", "cbor", "etcd"] as BenchProtocol[]) {
-      const rowCells = gridWorkloads.map((w) => {
-        const cell = cellOf(cells, r.id, protocol, w, 32);
-        return cell ? cell.servers.map((s) => num(s.cpuPercent)).join(" / ") : null;
-      });
-      if (rowCells.every((c) => c === null)) continue;
-      text += row([r.label, protocol, ...rowCells.map((c) => c ?? "–")]);
-    }
-  }
+    perCell((cell) => cell.servers.map((s) => num(s.cpuPercent)).join(" / "));
   text += `\n### Server CPU per operation\n\n` +
     `Microseconds of CPU per answered operation, per node, at 32 sessions: the table above ` +
     `divided by the cell's ops/s. Batching lowers it as the rate rises, so compare systems at ` +
     `similar rates.\n\n` +
-    row(["system", "protocol", ...gridWorkloads]) +
-    row(["---", "---", ...gridWorkloads.map(() => "--:")]);
-  for (const r of reports) {
-    for (const protocol of ["zk", "cbor", "etcd"] as BenchProtocol[]) {
-      const rowCells = gridWorkloads.map((w) => {
-        const cell = cellOf(cells, r.id, protocol, w, 32);
-        if (!cell || !(cell.opsPerS > 0)) return null;
-        return cell.servers.map((s) =>
+    perCell((cell) =>
+      cell.opsPerS > 0
+        ? cell.servers.map((s) =>
           s.cpuPercent === null ? "–" : num((s.cpuPercent / 100) * 1e6 / cell.opsPerS)
-        ).join(" / ");
-      });
-      if (rowCells.every((c) => c === null)) continue;
-      text += row([r.label, protocol, ...rowCells.map((c) => c ?? "–")]);
-    }
-  }
+        ).join(" / ")
+        : null
+    );
   if (failures.length > 0) {
     text += `\n### Failures\n\n` + failures.map((f) => `- ${f}\n`).join("");
   }
