@@ -9,29 +9,33 @@ import * as net from "node:net";
 import { startServer } from "../../src/server/server.ts";
 import { protocolVersion, protocolVersionMin } from "../../src/constants.ts";
 import { clientKeys } from "../../src/wire/cbor.ts";
-import { concatBytes, encodeFrame, encodeKeyedFrame, FrameDecoder } from "../../src/wire/frame.ts";
+import { encodeFrame, encodeKeyedFrame, FrameDecoder } from "../../src/wire/frame.ts";
 
-/** A socket that keeps every frame body it receives, undecoded. */
+/** One frame as plain CBOR (integer keys stay integers) and decoded with the key table. */
+interface BothWays {
+  plain: Record<string, unknown>;
+  keyed: Record<string, unknown>;
+}
+
+/** A socket whose frames are decoded both ways, by two decoders fed the same bytes. */
 class Wire {
-  readonly bodies: Uint8Array[] = [];
-  #raw: Uint8Array[] = [];
+  readonly frames: BothWays[] = [];
+  #plain = new FrameDecoder(1 << 20);
+  #keyed = new FrameDecoder(1 << 20, true);
   #wake: (() => void) | null = null;
 
   private constructor(readonly socket: net.Socket) {
     socket.on("data", (chunk: Uint8Array) => {
-      // Split into frames by length, keeping each body's bytes for decoding both ways.
-      this.#raw.push(new Uint8Array(chunk));
-      const all = concatBytes(this.#raw);
-      let offset = 0;
-      const view = new DataView(all.buffer, all.byteOffset, all.byteLength);
-      while (
-        all.byteLength - offset >= 4 && all.byteLength - offset - 4 >= view.getUint32(offset)
-      ) {
-        const length = view.getUint32(offset);
-        this.bodies.push(all.slice(offset + 4, offset + 4 + length));
-        offset += 4 + length;
-      }
-      this.#raw = offset < all.byteLength ? [all.slice(offset)] : [];
+      const plain = this.#plain.push(new Uint8Array(chunk));
+      const keyed = this.#keyed.push(new Uint8Array(chunk));
+      plain.forEach((p, i) => {
+        const k = keyed[i];
+        assert.ok(p.ok && k.ok);
+        this.frames.push({
+          plain: p.message as Record<string, unknown>,
+          keyed: k.message as Record<string, unknown>,
+        });
+      });
       this.#wake?.();
     });
     socket.on("close", () => this.#wake?.());
@@ -49,43 +53,22 @@ class Wire {
     this.socket.write(keyed ? encodeKeyedFrame(message) : encodeFrame(message));
   }
 
-  /** The next frame's body, waiting up to 5 s. */
-  async next(): Promise<Uint8Array> {
+  /** The next frame, waiting up to 5 s. */
+  async next(): Promise<BothWays> {
     const deadline = Date.now() + 5_000;
-    while (this.bodies.length === 0) {
+    while (this.frames.length === 0) {
       if (Date.now() > deadline || this.socket.destroyed) throw new Error("no frame came");
       await new Promise<void>((resolve) => {
         this.#wake = resolve;
         setTimeout(resolve, 50);
       });
     }
-    return this.bodies.shift()!;
+    return this.frames.shift()!;
   }
 
   close(): void {
     this.socket.destroy();
   }
-}
-
-/** `body` decoded as plain CBOR (integer keys stay integers) and with the key table. */
-function decodeBoth(
-  body: Uint8Array,
-): { plain: Record<string, unknown>; keyed: Record<string, unknown> } {
-  const frame = encodeFrameOf(body);
-  const [plain] = new FrameDecoder(1 << 20).push(frame);
-  const [keyed] = new FrameDecoder(1 << 20, true).push(frame);
-  assert.ok(plain.ok && keyed.ok);
-  return {
-    plain: plain.message as Record<string, unknown>,
-    keyed: keyed.message as Record<string, unknown>,
-  };
-}
-
-function encodeFrameOf(body: Uint8Array): Uint8Array {
-  const frame = new Uint8Array(4 + body.byteLength);
-  new DataView(frame.buffer).setUint32(0, body.byteLength);
-  frame.set(body, 4);
-  return frame;
 }
 
 const connect = (proto: number) => ({
@@ -103,11 +86,11 @@ Deno.test("a version 1 client gets text keys; a version 2 client gets the known 
     // Version 1: text keys both ways, as before version 2 existed.
     const v1 = await Wire.open(server.port);
     v1.send(connect(1), false);
-    const hello1 = decodeBoth(await v1.next());
+    const hello1 = await v1.next();
     assert.equal(hello1.plain.t, "connected");
     assert.equal(hello1.plain.proto, 1);
     v1.send({ xid: 1, op: "create", path: "/v", data: new Uint8Array([7]) }, false);
-    const created = decodeBoth(await v1.next());
+    const created = await v1.next();
     assert.equal(created.plain.path, "/v");
     assert.equal(typeof created.plain.stat, "object");
     assert.ok("czxid" in (created.plain.stat as object), "the stat's keys are text too");
@@ -116,13 +99,13 @@ Deno.test("a version 1 client gets text keys; a version 2 client gets the known 
     // Version 2: the connect itself has text keys; everything after uses the table.
     const v2 = await Wire.open(server.port);
     v2.send(connect(2), false);
-    const hello2 = decodeBoth(await v2.next());
+    const hello2 = await v2.next();
     assert.equal(hello2.plain.t, undefined, "no text key in a version 2 frame");
     assert.equal(hello2.plain[String(clientKeys.indexOf("t"))], "connected");
     assert.equal(hello2.keyed.t, "connected");
     assert.equal(hello2.keyed.proto, 2);
     v2.send({ xid: 1, op: "getData", path: "/v" }, true);
-    const read = decodeBoth(await v2.next());
+    const read = await v2.next();
     assert.equal(read.keyed.xid, 1);
     assert.deepEqual([...(read.keyed.data as Uint8Array)], [7]);
     const stat = read.keyed.stat as Record<string, unknown>;
@@ -131,7 +114,7 @@ Deno.test("a version 1 client gets text keys; a version 2 client gets the known 
     assert.ok(!("czxid" in (read.plain[String(clientKeys.indexOf("stat"))] as object)));
     // The server reads text keys from a version 2 client too.
     v2.send({ xid: 2, op: "exists", path: "/v" }, false);
-    const exists = decodeBoth(await v2.next());
+    const exists = await v2.next();
     assert.equal(exists.keyed.xid, 2);
     assert.equal((exists.keyed.stat as Record<string, unknown>).dataLength, 1);
     v2.close();
@@ -146,7 +129,7 @@ Deno.test("a connect with a protocol version the server does not speak is refuse
     for (const proto of [protocolVersionMin - 1, protocolVersion + 1]) {
       const wire = await Wire.open(server.port);
       wire.send(connect(proto), false);
-      const { plain } = decodeBoth(await wire.next());
+      const { plain } = await wire.next();
       assert.equal(plain.t, "error");
       assert.equal(plain.err, "MarshallingError");
       assert.match(
