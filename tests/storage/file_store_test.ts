@@ -395,6 +395,20 @@ Deno.test("FileStore group-commits: 200 appends in one go take a handful of fsyn
   });
 });
 
+Deno.test("FileStore syncs the appends of one turn of the event loop together, in one batch", async () => {
+  await withDir(async (dir) => {
+    const { store } = await openStore(dir);
+    const records = txnRecords(1, 20, "t");
+    const done = durableAt(store, 20);
+    // As a follower appends the proposals of one received chunk: one call each, in one turn.
+    for (const record of records) store.append([record]);
+    await done;
+    assert.equal(store.stats.fsyncs, 1, "one sync for the whole turn, not the first record alone");
+    assert.equal(store.stats.recordsSynced, 20);
+    await store.close();
+  });
+});
+
 Deno.test("FileStore.writeEpochs() persists the epochs for a fresh store", async () => {
   await withDir(async (dir) => {
     const { store } = await openStore(dir);
