@@ -572,6 +572,9 @@ const pickOps = (w: Workload) => (results: BenchResult[]) =>
   results.find((r) => r.workload === w && r.sessions === 32)?.opsPerS;
 const pickP99 = (w: Workload) => (results: BenchResult[]) =>
   results.find((r) => r.workload === w && r.sessions === 32)?.latencyMs.p99;
+/** The machine's CPU share stolen by the hypervisor during the turn's `w` run (percent). */
+const pickSteal = (w: Workload) => (results: BenchResult[]) =>
+  results.find((r) => r.workload === w && r.sessions === 32)?.machine?.stealPercent;
 
 // ---------------------------------------------------------------------------------------------
 // The report
@@ -586,9 +589,17 @@ function alternationTable(turns: Turn[]): string {
     p99("write"),
     p99("read"),
   ];
+  const [writeSteal, readSteal] = [
+    roundRatios(turns, pickSteal("write")),
+    roundRatios(turns, pickSteal("read")),
+  ];
+  const steal = (s: { c?: number; z?: number }) => `${num(s.c, 0)} / ${num(s.z, 0)}`;
   let text =
     `The targets at 32 sessions above, measured with both three-node systems up, in rounds ` +
-    `that take turns (Corral first in odd rounds, ZooKeeper first in even ones):\n\n` +
+    `that take turns (Corral first in odd rounds, ZooKeeper first in even ones). "Steal" is ` +
+    `the share of the machine's CPU (both cores) that the hypervisor gave to other guests ` +
+    `during the run, from /proc/stat: a round whose two figures differ compared two different ` +
+    `machines in effect.\n\n` +
     row([
       "round",
       "Corral writes/s",
@@ -599,8 +610,10 @@ function alternationTable(turns: Turn[]): string {
       "ZooKeeper reads/s",
       "ratio",
       "read p99 ms (C / Z)",
+      "steal %, writes (C / Z)",
+      "steal %, reads (C / Z)",
     ]) +
-    row(["---", "--:", "--:", "--:", "--:", "--:", "--:", "--:", "--:"]);
+    row(["---", "--:", "--:", "--:", "--:", "--:", "--:", "--:", "--:", "--:", "--:"]);
   writes.forEach((w, i) => {
     const r = reads[i];
     text += row([
@@ -613,6 +626,8 @@ function alternationTable(turns: Turn[]): string {
       num(r.z),
       ratio(r.c, r.z),
       `${num(readP99[i].c, 2)} / ${num(readP99[i].z, 2)}`,
+      steal(writeSteal[i]),
+      steal(readSteal[i]),
     ]);
   });
   return text;

@@ -60,7 +60,61 @@ export function sampleProcess(pid: number): ProcessSample | null {
   return cpuSeconds === null || rssBytes === null ? null : { cpuSeconds, rssBytes };
 }
 
-/** CPU time of some processes and of this one, at one moment. */
+/** The whole machine's CPU time so far, all cores, in clock ticks (from /proc/stat). */
+export interface MachineSample {
+  /** Running anything: user, nice, system, irq and softirq. */
+  busy: number;
+  /** Idle, waiting for I/O included. */
+  idle: number;
+  /** Taken by the hypervisor for other guests while this machine had work to run. */
+  steal: number;
+}
+
+/** The machine's CPU time now, or null where /proc/stat cannot be read. */
+export function machineSample(): MachineSample | null {
+  try {
+    const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0];
+    // cpu user nice system idle iowait irq softirq steal guest guest_nice; guest time is already
+    // counted in user.
+    const [label, ...fields] = line.trim().split(/\s+/);
+    const t = fields.map(Number);
+    if (label !== "cpu" || t.length < 8 || t.some((v) => !Number.isFinite(v))) return null;
+    return { busy: t[0] + t[1] + t[2] + t[5] + t[6], idle: t[3] + t[4], steal: t[7] };
+  } catch {
+    return null;
+  }
+}
+
+/** How the machine's CPU capacity (all cores) was spent between two samples, percent. */
+export interface MachineUsage {
+  busyPercent: number;
+  idlePercent: number;
+  /**
+   * Time the machine's virtual CPUs had work but the hypervisor ran someone else: on a shared
+   * host, what makes one minute's results differ from the next.
+   */
+  stealPercent: number;
+}
+
+/** The machine's usage between `before` and `after`, or null without both or with no ticks. */
+export function machineUsage(
+  before: MachineSample | null,
+  after: MachineSample | null,
+): MachineUsage | null {
+  if (before === null || after === null) return null;
+  const busy = after.busy - before.busy;
+  const idle = after.idle - before.idle;
+  const steal = after.steal - before.steal;
+  const total = busy + idle + steal;
+  if (!(total > 0)) return null;
+  return {
+    busyPercent: busy / total * 100,
+    idlePercent: idle / total * 100,
+    stealPercent: steal / total * 100,
+  };
+}
+
+/** CPU time of some processes, of this one and of the machine, at one moment. */
 export interface CpuSample {
   /** performance.now() when taken. */
   at: number;
@@ -68,6 +122,8 @@ export interface CpuSample {
   pidsS: (number | null)[];
   /** CPU seconds of this process (the load generator). */
   selfS: number;
+  /** The whole machine's CPU time (null when unreadable). */
+  machine: MachineSample | null;
 }
 
 /** CPU time of `pids` and of this process, now. */
@@ -77,6 +133,7 @@ export function cpuSample(pids: readonly number[]): CpuSample {
     at: performance.now(),
     pidsS: pids.map(cpuSecondsOf),
     selfS: (self.user + self.system) / 1e6,
+    machine: machineSample(),
   };
 }
 

@@ -8,7 +8,14 @@
  * @module
  */
 import { LatencyHistogram } from "./histogram.ts";
-import { cpuPercents, type CpuSample, cpuSample, rssBytesOf } from "./proc.ts";
+import {
+  cpuPercents,
+  type CpuSample,
+  cpuSample,
+  type MachineUsage,
+  machineUsage,
+  rssBytesOf,
+} from "./proc.ts";
 import type { BenchSession, BenchTarget } from "./targets.ts";
 
 /** The operations a run sends. */
@@ -84,6 +91,8 @@ export interface BenchResult {
   servers: ServerUsage[];
   /** CPU of this load generator, percent of one core over the window. */
   clientCpuPercent: number;
+  /** The whole machine's CPU over the window (null off Linux). */
+  machine: MachineUsage | null;
 }
 
 /** Most requests one session may have waiting in open loop before new ones count as dropped. */
@@ -295,6 +304,7 @@ function summarise(
       rssBytes: rssBytesOf(pid),
     })),
     clientCpuPercent: cpu.self,
+    machine: machineUsage(before.machine, after.machine),
   };
 }
 

@@ -121,7 +121,7 @@ function planOf(argv: readonly string[]): BenchPlan | "help" {
 
 const header =
   "workload  sessions  ops/s      p50 ms   p90 ms   p99 ms   p999 ms  errors  server CPU %  " +
-  "server RSS MiB\n";
+  "server RSS MiB  steal %\n";
 
 /** One table row of a run. */
 export function benchRow(result: BenchResult): string {
@@ -130,12 +130,15 @@ export function benchRow(result: BenchResult): string {
   const rss = result.servers.map((s) =>
     s.rssBytes === null ? "-" : (s.rssBytes / 2 ** 20).toFixed(0)
   );
+  // The share of the machine's CPU the hypervisor gave to others in the window: on a shared host,
+  // the reason two runs a minute apart differ.
+  const steal = result.machine === null ? "-" : result.machine.stealPercent.toFixed(0);
   return `${result.workload.padEnd(10)}${String(result.sessions).padEnd(10)}` +
     `${Math.round(result.opsPerS).toString().padEnd(11)}${ms(result.latencyMs.p50)}` +
     `${ms(result.latencyMs.p90)}${ms(result.latencyMs.p99)}${ms(result.latencyMs.p999)}` +
     `${String(result.errors).padEnd(8)}${(cpu.join(",") || "-").padEnd(14)}${
-      rss.join(",") || "-"
-    }\n`;
+      (rss.join(",") || "-").padEnd(16)
+    }${steal}\n`;
 }
 
 /**

@@ -104,7 +104,8 @@ export function benchHelp(): string {
 
 Loads a server and measures it: each run opens N sessions (one connection each), warms up, then
 counts the operations answered inside the measured window and reports ops/s, latency percentiles,
-errors, and the CPU and memory of the server processes given by --pid. Workloads: write (setData
+errors, the CPU and memory of the server processes given by --pid, and the share of the machine's
+CPU stolen by the hypervisor in the window (Linux). Workloads: write (setData
 of each session's own node), create (persistent-sequential under one parent), read (getData of
 each session's own node), mixed (9 reads, 1 write). Closed loop by default (each session keeps
 --depth requests outstanding); --rate switches to open loop, where latency counts from when a

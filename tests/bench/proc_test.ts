@@ -5,7 +5,13 @@
  */
 import process from "node:process";
 import assert from "../assert.ts";
-import { cpuSecondsOf, rssBytesOf, sampleProcess } from "../../src/bench/proc.ts";
+import {
+  cpuSecondsOf,
+  machineSample,
+  machineUsage,
+  rssBytesOf,
+  sampleProcess,
+} from "../../src/bench/proc.ts";
 
 const linux = Deno.build.os === "linux";
 const nobody = 2 ** 31 - 1;
@@ -52,5 +58,34 @@ Deno.test({
     assert.equal(cpuSecondsOf(nobody), null);
     assert.equal(rssBytesOf(nobody), null);
     assert.equal(sampleProcess(nobody), null);
+  },
+});
+
+Deno.test("machineUsage: shares of all the ticks between two samples; null without both or ticks", () => {
+  const before = { busy: 1_000, idle: 500, steal: 40 };
+  const usage = machineUsage(before, { busy: 1_150, idle: 530, steal: 60 });
+  assert.ok(usage !== null);
+  assert.equal(usage.busyPercent, 75);
+  assert.equal(usage.idlePercent, 15);
+  assert.equal(usage.stealPercent, 10);
+  assert.equal(machineUsage(null, before), null);
+  assert.equal(machineUsage(before, null), null);
+  assert.equal(machineUsage(before, before), null, "no tick passed: no shares to give");
+});
+
+Deno.test({
+  name: "machineSample: the machine's ticks from /proc/stat, which only grow",
+  ignore: !linux,
+  fn() {
+    const first = machineSample();
+    assert.ok(first !== null);
+    const until = performance.now() + 50;
+    while (performance.now() < until) { /* spin, so some busy ticks pass */ }
+    const second = machineSample()!;
+    assert.ok(second.busy > first.busy, `busy ${first.busy} -> ${second.busy}`);
+    assert.ok(second.idle >= first.idle && second.steal >= first.steal);
+    const usage = machineUsage(first, second)!;
+    const sum = usage.busyPercent + usage.idlePercent + usage.stealPercent;
+    assert.ok(Math.abs(sum - 100) < 1e-9, `${sum}`);
   },
 });

@@ -348,6 +348,9 @@ Deno.test("runBench: server usage by pid from /proc; an unreadable pid gives nul
   assert.ok(self.rssBytes !== null && self.rssBytes > 0);
   assert.deepEqual(missing, { pid: 2 ** 31 - 1, cpuPercent: null, rssBytes: null });
   assert.ok(result.clientCpuPercent >= 0);
+  assert.ok(result.machine !== null, "the machine's CPU over the window");
+  const { busyPercent, idlePercent, stealPercent } = result.machine;
+  assert.ok(Math.abs(busyPercent + idlePercent + stealPercent - 100) < 1e-9);
 });
 
 Deno.test("runBench: fewer than one session is refused before anything opens", async () => {
