@@ -62,13 +62,12 @@ export function nodeToBody(node: NodeImage): unknown {
 }
 
 /**
- * The bodies of `nodes`, as {@linkcode nodeToBody} writes each. cbor-x asks every typed array it
- * writes for its `.buffer`, which on JavaScriptCore moves a small typed array that has none out of
- * line, behind an ArrayBuffer object of its own (about 190 bytes more per value), and would do so
- * to each of the tree's own values at every snapshot. So those values are written from copies,
- * packed into one ArrayBuffer (a view into an existing ArrayBuffer already has one). A value with
- * a non-zero `byteOffset` is a view already (one restored from a snapshot) and is written as it
- * is, so a snapshot of a restored tree copies nothing.
+ * The bodies of `nodes`, as {@linkcode nodeToBody} writes each. The tree's small values must not
+ * be asked for their `.buffer` (on JavaScriptCore that moves them out of line for good), so
+ * src/wire/cbor.ts writes a small array from a fresh copy, one allocation per value. Here the
+ * values are copied first, packed into one ArrayBuffer for all of them, and the views into it are
+ * written as they are. A value with a non-zero `byteOffset` is a view already (one restored from a
+ * snapshot) and is written as it is, so a snapshot of a restored tree copies nothing.
  */
 export function nodesToBodies(nodes: readonly NodeImage[]): unknown[] {
   let bytes = 0;
