@@ -579,6 +579,44 @@ const pickSteal = (w: Workload) => (results: BenchResult[]) =>
 // ---------------------------------------------------------------------------------------------
 // The report
 
+/** µs of CPU per answered operation of each server (null where unreadable) in `result`. */
+function cpuPerOp(result: BenchResult): (number | null)[] {
+  return result.servers.map((s) =>
+    s.cpuPercent === null || result.opsPerS <= 0
+      ? null
+      : (s.cpuPercent / 100) * 1e6 / result.opsPerS
+  );
+}
+
+/**
+ * The CPU each system's servers spent per write in the alternated rounds: at the same rate, the
+ * cost per write says which system is cheaper, and on a machine both fill, that sets the rate.
+ */
+function alternationCpuTable(turns: Turn[]): string {
+  let text =
+    `\nServer CPU per write in those rounds, µs per node (in node order) and in all, with ` +
+    `the load generator's:\n\n` +
+    row(["round", "system", "writes/s", "µs per write, per node", "all nodes", "load generator"]) +
+    row(["---", "---", "--:", "--:", "--:", "--:"]);
+  for (const turn of turns) {
+    const write = turn.results.find((r) => r.workload === "write" && r.sessions === 32);
+    if (!write) continue;
+    const perNode = cpuPerOp(write);
+    const known = perNode.filter((v): v is number => v !== null);
+    text += row([
+      String(turn.round),
+      turn.system === "corral3" ? "Corral" : "ZooKeeper",
+      num(write.opsPerS),
+      perNode.map((v) => num(v)).join(" / "),
+      known.length === perNode.length && known.length > 0
+        ? num(known.reduce((a, b) => a + b, 0))
+        : "–",
+      write.opsPerS > 0 ? num(write.clientCpuPercent / 100 * 1e6 / write.opsPerS) : "–",
+    ]);
+  }
+  return text;
+}
+
 /** The alternated rounds, one row each: both systems' writes and reads at 32 sessions. */
 function alternationTable(turns: Turn[]): string {
   const ops = (w: Workload) => roundRatios(turns, pickOps(w));
@@ -918,7 +956,7 @@ function report(
   for (const t of targets(cells, byId, turns)) {
     text += row([t.what, t.goal, t.measured, t.met === null ? "–" : t.met ? "yes" : "**no**"]);
   }
-  if (turns.length > 0) text += `\n` + alternationTable(turns);
+  if (turns.length > 0) text += `\n` + alternationTable(turns) + alternationCpuTable(turns);
   text += `\n### Three nodes, sessions on the leader\n\n`;
   text += throughputTable(cells, "corral3", "zk3", [
     { id: "corral3", protocol: "cbor", name: "Corral CBOR" },
@@ -973,13 +1011,7 @@ function report(
     `Microseconds of CPU per answered operation, per node, at 32 sessions: the table above ` +
     `divided by the cell's ops/s. Batching lowers it as the rate rises, so compare systems at ` +
     `similar rates.\n\n` +
-    perCell((cell) =>
-      cell.opsPerS > 0
-        ? cell.servers.map((s) =>
-          s.cpuPercent === null ? "–" : num((s.cpuPercent / 100) * 1e6 / cell.opsPerS)
-        ).join(" / ")
-        : null
-    );
+    perCell((cell) => cell.opsPerS > 0 ? cpuPerOp(cell).map((v) => num(v)).join(" / ") : null);
   if (failures.length > 0) {
     text += `\n### Failures\n\n` + failures.map((f) => `- ${f}\n`).join("");
   }
