@@ -127,7 +127,7 @@ async function writeAll(handle: fs.FileHandle, bytes: Uint8Array, position: numb
 /**
  * Writes all of `bytes` at `position` with blocking calls. The log's batches go this way: a write
  * only copies into the page cache (a few µs), while each asynchronous file call costs a round trip
- * through the runtime's thread pool, about 30 µs of CPU on this project's machines; the datasync,
+ * through the runtime's thread pool, 30-40 µs of CPU on this project's machines; the datasync,
  * which waits on the disk, stays asynchronous (docs/PERFORMANCE.md).
  */
 function writeAllSync(fd: number, bytes: Uint8Array, position: number): void {

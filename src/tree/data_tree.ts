@@ -57,9 +57,9 @@ const copiedValueBytesMax = 4096;
  * The tree's own compact copy of a small value a txn brings. A value as it arrives is rarely one a
  * long-lived znode should keep: a follower's comes as a view into the network buffer its proposal
  * came in, and so does a leader's from a CBOR request (keeping the whole buffer alive), and a view
- * has an ArrayBuffer object behind it, about 190 bytes more per value on JavaScriptCore. A fresh copy is a plain small typed array; nothing asks
- * it for its `.buffer` later (src/wire/cbor.ts writes small arrays from copies, snapshots from
- * packed copies: `nodesToBodies`), so it stays one.
+ * has an ArrayBuffer object behind it, about 190 bytes more per value on JavaScriptCore. A fresh
+ * copy is a plain small typed array; nothing asks it for its `.buffer` later (src/wire/cbor.ts
+ * writes small arrays from copies, snapshots from packed copies: `nodesToBodies`), so it stays one.
  * Larger values are kept as they came: the wrapper is little next to them, and copying each 1 MiB
  * value made 1 MiB writes 10-35 % slower (scripts/bench_scale --only values).
  */

@@ -11,7 +11,7 @@
  */
 import { addExtension, Encoder } from "cbor-x/encode";
 
-/** Options of every CBOR codec in Corral: plain maps with text keys, no cbor-x extensions. */
+/** Options of every CBOR codec in Corral: plain maps with text keys, no cbor-x records or tags. */
 const options = {
   useRecords: false,
   mapsAsObjects: true,
@@ -96,30 +96,45 @@ export const clientKeys: readonly string[] = [
 const copiedBytesMax = 4096;
 
 /**
- * How cbor-x writes a Uint8Array (or Buffer): as a plain byte string, as before, but without asking
- * the array for its `.buffer`. cbor-x's own writer does ask, and on JavaScriptCore that moves a small
- * typed array's bytes out of line behind an ArrayBuffer object of its own, for good: a znode's value
- * read once over Corral's protocol grew from about 160 to about 310 bytes of heap. So small arrays
- * are copied into a fresh ArrayBuffer, which cbor-x writes as it is; larger ones, and views into
- * an ArrayBuffer, go as a DataView.
- * Registered once, ahead of cbor-x's built-in typed array writers, for every codec of this module.
+ * How cbor-x writes a Uint8Array (or Buffer): the bytes cbor-x's own writer writes, but without
+ * asking the array for its `.buffer`. cbor-x's own writer does ask, and on JavaScriptCore that
+ * moves a small typed array's bytes out of line behind an ArrayBuffer object of its own, for good:
+ * a znode's value read once over Corral's protocol grew from about 160 to about 310 bytes of heap.
+ * So small arrays are copied into a fresh ArrayBuffer, which cbor-x writes as it is; larger ones,
+ * and views into an ArrayBuffer, go as a DataView. Registered once, ahead of cbor-x's built-in
+ * typed array writers; the registration is cbor-x's, so it also serves an application's own
+ * encoders in the same process, and so the tag follows cbor-x's own rule.
  */
-// No tag and no decoder: the bytes stay a plain byte string, which cbor-x decodes as before. Its
-// typings ask for both, and for `encode` to return bytes, which cbor-x ignores.
-addExtension(
-  {
-    Class: Uint8Array,
-    encode(bytes: Uint8Array, encode: (value: unknown) => Uint8Array): Uint8Array {
-      // A non-zero offset means a view into an existing ArrayBuffer, which asking costs nothing.
-      if (bytes.byteLength <= copiedBytesMax && bytes.byteOffset === 0) {
-        const copy = new ArrayBuffer(bytes.byteLength);
-        new Uint8Array(copy).set(bytes);
-        return encode(copy);
-      }
-      return encode(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-    },
-  } as unknown as Parameters<typeof addExtension>[0],
-);
+/**
+ * Whether cbor-x tags a Uint8Array by default in this runtime (it does where it sees Node's
+ * Buffer), asked of a default encoder before the writer below is registered.
+ */
+const taggedByDefault = new Encoder({ useRecords: false }).encode(new Uint8Array(0))[0] === 0xd8;
+
+const uint8ArrayWriter = {
+  Class: Uint8Array,
+  /**
+   * As cbor-x's own: tag 64 for an encoder that asks for it, or by default where Node's Buffer
+   * exists; none for Corral's codecs (`tagUint8Array: false`) and for Buffers.
+   */
+  getTag(this: { tagUint8Array?: boolean }, bytes: Uint8Array): number | undefined {
+    if (bytes.constructor !== Uint8Array) return undefined;
+    const tagged = this.tagUint8Array || (taggedByDefault && this.tagUint8Array !== false);
+    return tagged ? 64 : undefined;
+  },
+  /** Writes the bytes; cbor-x ignores the result, which its typings ask for. */
+  encode(bytes: Uint8Array, encode: (value: unknown) => Uint8Array): Uint8Array {
+    // A non-zero offset means a view into an existing ArrayBuffer, which asking costs nothing.
+    if (bytes.byteLength <= copiedBytesMax && bytes.byteOffset === 0) {
+      const copy = new ArrayBuffer(bytes.byteLength);
+      new Uint8Array(copy).set(bytes);
+      return encode(copy);
+    }
+    return encode(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  },
+};
+// cbor-x's typings want a fixed tag and a decoder too; a writer with neither is what it supports.
+addExtension(uint8ArrayWriter as unknown as Parameters<typeof addExtension>[0]);
 
 /** A CBOR encoder/decoder with Corral's options. */
 export type Cbor = { encode(value: unknown): Uint8Array; decode(bytes: Uint8Array): unknown };

@@ -5,6 +5,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
+import { Encoder } from "cbor-x/encode";
 import assert from "../assert.ts";
 import { makeCbor } from "../../src/wire/cbor.ts";
 import { encodeFrame, encodeKeyedFrame } from "../../src/wire/frame.ts";
@@ -91,4 +92,29 @@ Deno.test("cbor: views, large arrays and Buffers are byte strings of exactly the
   }
   // The source of a view is not touched either.
   assert.deepEqual(whole, filled(10_000, 3));
+});
+
+Deno.test("cbor: an application's own cbor-x encoders keep cbor-x's tagging of Uint8Arrays", () => {
+  // The writer is registered with cbor-x itself, so it serves every encoder in the process. It
+  // must write what cbor-x's own writer wrote: tag 64 by default where Node's Buffer exists (as in
+  // Deno and Bun), none when asked not to, none for a Buffer.
+  const defaults = new Encoder({ useRecords: false });
+  assert.deepEqual(
+    Uint8Array.from(defaults.encode(new Uint8Array([1, 2, 3]))),
+    new Uint8Array([0xd8, 0x40, 0x43, 1, 2, 3]),
+  );
+  assert.deepEqual(
+    Uint8Array.from(defaults.encode(Buffer.from([1, 2, 3]))),
+    new Uint8Array([0x43, 1, 2, 3]),
+  );
+  const untagged = new Encoder({ useRecords: false, tagUint8Array: false });
+  assert.deepEqual(
+    Uint8Array.from(untagged.encode(new Uint8Array([1, 2, 3]))),
+    new Uint8Array([0x43, 1, 2, 3]),
+  );
+  const tagged = new Encoder({ useRecords: false, tagUint8Array: true });
+  assert.deepEqual(
+    Uint8Array.from(tagged.encode(new Uint8Array([4]))),
+    new Uint8Array([0xd8, 0x40, 0x41, 4]),
+  );
 });
