@@ -579,13 +579,14 @@ const pickSteal = (w: Workload) => (results: BenchResult[]) =>
 // ---------------------------------------------------------------------------------------------
 // The report
 
+/** µs of CPU per answered operation of a process that used `percent` of a core (null: unknown). */
+function usPerOp(percent: number | null, result: BenchResult): number | null {
+  return percent === null || result.opsPerS <= 0 ? null : (percent / 100) * 1e6 / result.opsPerS;
+}
+
 /** µs of CPU per answered operation of each server (null where unreadable) in `result`. */
 function cpuPerOp(result: BenchResult): (number | null)[] {
-  return result.servers.map((s) =>
-    s.cpuPercent === null || result.opsPerS <= 0
-      ? null
-      : (s.cpuPercent / 100) * 1e6 / result.opsPerS
-  );
+  return result.servers.map((s) => usPerOp(s.cpuPercent, result));
 }
 
 /**
@@ -611,7 +612,7 @@ function alternationCpuTable(turns: Turn[]): string {
       known.length === perNode.length && known.length > 0
         ? num(known.reduce((a, b) => a + b, 0))
         : "–",
-      write.opsPerS > 0 ? num(write.clientCpuPercent / 100 * 1e6 / write.opsPerS) : "–",
+      num(usPerOp(write.clientCpuPercent, write)),
     ]);
   }
   return text;
