@@ -604,6 +604,14 @@ export class PeerLinks {
       direction: "in",
       address: conn.socket.remoteAddress,
     });
+    // The peer just dialled us, so it is up: our own dial to it, if it is waiting out a backoff
+    // after failing (members that start together dial before the others listen), goes now.
+    const out = this.#outbound.get(peer);
+    if (out !== undefined && out.redialTimer !== null) {
+      clearTimeout(out.redialTimer);
+      out.redialTimer = null;
+      this.#dial(out);
+    }
     if (older !== undefined) {
       // The peer dialled again (it restarted, or lost its side of the old connection first).
       this.#endInbound(older);

@@ -441,6 +441,40 @@ Deno.test("a member that is down is redialled with backoff until it comes up", a
   }
 });
 
+Deno.test("a member that dials us is dialled back at once, not after our backoff", async () => {
+  // Members started together dial before the others listen; each then waits out a backoff.
+  // A peer that dials us is up, so our waiting dial to it goes at once.
+  const port = await freePort();
+  const members = [{ id: 1, host: "127.0.0.1", port: 0 }, { id: 2, host: "127.0.0.1", port }];
+  const one = await Member.start({
+    myId: 1,
+    members,
+    channel: "peer",
+    reconnectMinMs: 60_000,
+    reconnectMaxMs: 60_000,
+  });
+  let two: Member | null = null;
+  try {
+    await waitFor(() => one.downs.length >= 1, "the first dial to fail");
+    two = await Member.start({
+      myId: 2,
+      members: [{ id: 1, host: "127.0.0.1", port: one.links.port }, members[1]],
+      channel: "peer",
+    });
+    await waitFor(
+      () => one.links.connected(2) && two!.links.connected(1),
+      "both directions, long before the 60-s backoff ends",
+      5_000,
+    );
+    await exchange(one, two, "dialled back");
+    // One failed dial, then the one the inbound link set off.
+    assert.equal(one.downs.length, 1);
+  } finally {
+    await one.links.close();
+    await two?.links.close();
+  }
+});
+
 Deno.test("closing a member makes the others report its links down", async () => {
   const nodes = await cluster([1, 2, 3]);
   const [one, two, three] = nodes;
