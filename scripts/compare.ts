@@ -44,7 +44,7 @@ import {
 } from "./_systems.ts";
 
 const usage = "usage: scripts/compare [--quick] [--warmup S (1)] [--system-warmup S (9)] " +
-  "[--window S (2.5)] [--alternations N (3)] " +
+  "[--window S (2.5)] [--alternations N (5)] " +
   "[--rounds N (3)] [--startups N (3)] [--systems zk1,zk3,etcd3,corral1,corral3] [--json FILE] " +
   "[--create-ops N (5000)] [--no-write] [--max-minutes M (20)] [--keep]";
 
@@ -206,7 +206,7 @@ function settingsFrom(): Settings | number {
       "compare",
       usage,
       values.alternations as string | undefined,
-      quick ? 1 : 3,
+      quick ? 1 : 5,
       "alternations",
       0,
     ),
