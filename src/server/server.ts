@@ -29,7 +29,7 @@ import { defaultAdapter } from "../net/mod.ts";
 import { type Logger, silentLogger } from "./log.ts";
 import type { EnsembleOptions } from "./ensemble_types.ts";
 import { EnsembleShell, ensembleTicks } from "./ensemble.ts";
-import { collectGarbage, idleCheckMsDefault, IdleCollector } from "./idle_collector.ts";
+import { idleCheckMsDefault, IdleCollector, runtimeCollector } from "./idle_collector.ts";
 
 /** Where an ensemble member is: ZAB state and phase, its leader, epoch and zxids. */
 export interface EnsembleStatus {
@@ -252,7 +252,7 @@ class ServerHost implements CorralServer {
   #zkListener: Listener | null = null;
   #timer: ReturnType<typeof setInterval> | null = null;
   /** Gives memory back once the server turns quiet after a burst (see idle_collector.ts). */
-  readonly #idle = new IdleCollector(collectGarbage);
+  readonly #idle = new IdleCollector(runtimeCollector);
   #idleTimer: ReturnType<typeof setInterval> | null = null;
   #nextConnId = 1;
   #closed = false;
@@ -379,10 +379,17 @@ class ServerHost implements CorralServer {
 
   #collectIfIdle(): void {
     const startMs = performance.now();
-    if (this.#idle.check()) {
-      this.#logger.log("debug", "quiet after a burst: collected garbage", {
-        ms: Math.round(performance.now() - startMs),
-      });
+    const done = this.#idle.check();
+    if (done !== null) {
+      this.#logger.log(
+        "debug",
+        done === "collect"
+          ? "quiet after a burst: collected garbage"
+          : "idle: dropped compiled code",
+        {
+          ms: Math.round(performance.now() - startMs),
+        },
+      );
     }
   }
 
