@@ -118,9 +118,9 @@ export const runtimeCollector: CollectorRuntime = {
     return false;
   },
   shrink(): boolean {
-    const shrink = (globalThis as unknown as RuntimeGlobals).Bun?.shrink;
-    if (shrink === undefined) return false;
-    shrink();
+    const bun = (globalThis as unknown as RuntimeGlobals).Bun;
+    if (bun?.shrink === undefined) return false;
+    bun.shrink();
     return true;
   },
 };
