@@ -393,16 +393,31 @@ Deno.test("a dial on the wrong channel is refused on both sides", async () => {
   }
 });
 
-Deno.test("a member that is down is redialled with backoff until it comes up", async () => {
+/**
+ * Member 1 started alone, dialling member 2 at a port nothing listens on yet, with the given
+ * redial backoff; `startTwo()` starts member 2 on that port.
+ */
+async function oneWithTwoDown(reconnectMinMs: number, reconnectMaxMs: number) {
   const port = await freePort();
   const members = [{ id: 1, host: "127.0.0.1", port: 0 }, { id: 2, host: "127.0.0.1", port }];
   const one = await Member.start({
     myId: 1,
     members,
     channel: "peer",
-    reconnectMinMs: 20,
-    reconnectMaxMs: 200,
+    reconnectMinMs,
+    reconnectMaxMs,
   });
+  const startTwo = () =>
+    Member.start({
+      myId: 2,
+      members: [{ id: 1, host: "127.0.0.1", port: one.links.port }, members[1]],
+      channel: "peer",
+    });
+  return { one, startTwo };
+}
+
+Deno.test("a member that is down is redialled with backoff until it comes up", async () => {
+  const { one, startTwo } = await oneWithTwoDown(20, 200);
   let two: Member | null = null;
   const downAt: number[] = [];
   try {
@@ -424,11 +439,7 @@ Deno.test("a member that is down is redialled with backoff until it comes up", a
     one.links.send(2, "lost too");
     const downs = one.downs.length;
     await waitFor(() => one.downs.length > downs, "the dial that drops it");
-    two = await Member.start({
-      myId: 2,
-      members: [{ id: 1, host: "127.0.0.1", port: one.links.port }, members[1]],
-      channel: "peer",
-    });
+    two = await startTwo();
     await waitFor(() => one.links.connected(2) && two!.links.connected(1), "the link to come up");
     await exchange(one, two, "after coming up");
     const received = two.from(1);
@@ -444,23 +455,11 @@ Deno.test("a member that is down is redialled with backoff until it comes up", a
 Deno.test("a member that dials us is dialled back at once, not after our backoff", async () => {
   // Members started together dial before the others listen; each then waits out a backoff.
   // A peer that dials us is up, so our waiting dial to it goes at once.
-  const port = await freePort();
-  const members = [{ id: 1, host: "127.0.0.1", port: 0 }, { id: 2, host: "127.0.0.1", port }];
-  const one = await Member.start({
-    myId: 1,
-    members,
-    channel: "peer",
-    reconnectMinMs: 60_000,
-    reconnectMaxMs: 60_000,
-  });
+  const { one, startTwo } = await oneWithTwoDown(60_000, 60_000);
   let two: Member | null = null;
   try {
     await waitFor(() => one.downs.length >= 1, "the first dial to fail");
-    two = await Member.start({
-      myId: 2,
-      members: [{ id: 1, host: "127.0.0.1", port: one.links.port }, members[1]],
-      channel: "peer",
-    });
+    two = await startTwo();
     await waitFor(
       () => one.links.connected(2) && two!.links.connected(1),
       "both directions, long before the 60-s backoff ends",
