@@ -568,13 +568,14 @@ function roundRatios(turns: Turn[], pick: (results: BenchResult[]) => number | u
   });
 }
 
-const pickOps = (w: Workload) => (results: BenchResult[]) =>
-  results.find((r) => r.workload === w && r.sessions === 32)?.opsPerS;
-const pickP99 = (w: Workload) => (results: BenchResult[]) =>
-  results.find((r) => r.workload === w && r.sessions === 32)?.latencyMs.p99;
+/** The run of workload `w` at 32 sessions among `results`, if any. */
+const at32 = (results: BenchResult[], w: Workload) =>
+  results.find((r) => r.workload === w && r.sessions === 32);
+const pickOps = (w: Workload) => (results: BenchResult[]) => at32(results, w)?.opsPerS;
+const pickP99 = (w: Workload) => (results: BenchResult[]) => at32(results, w)?.latencyMs.p99;
 /** The machine's CPU share stolen by the hypervisor during the turn's `w` run (percent). */
 const pickSteal = (w: Workload) => (results: BenchResult[]) =>
-  results.find((r) => r.workload === w && r.sessions === 32)?.machine?.stealPercent;
+  at32(results, w)?.machine?.stealPercent;
 
 // ---------------------------------------------------------------------------------------------
 // The report
@@ -600,7 +601,7 @@ function alternationCpuTable(turns: Turn[]): string {
     row(["round", "system", "writes/s", "µs per write, per node", "all nodes", "load generator"]) +
     row(["---", "---", "--:", "--:", "--:", "--:"]);
   for (const turn of turns) {
-    const write = turn.results.find((r) => r.workload === "write" && r.sessions === 32);
+    const write = at32(turn.results, "write");
     if (!write) continue;
     const perNode = cpuPerOp(write);
     const known = perNode.filter((v): v is number => v !== null);

@@ -96,6 +96,12 @@ export const clientKeys: readonly string[] = [
 const copiedBytesMax = 4096;
 
 /**
+ * Whether cbor-x tags a Uint8Array by default in this runtime (it does where it sees Node's
+ * Buffer), asked of a default encoder before the writer below is registered.
+ */
+const taggedByDefault = new Encoder({ useRecords: false }).encode(new Uint8Array(0))[0] === 0xd8;
+
+/**
  * How cbor-x writes a Uint8Array (or Buffer): the bytes cbor-x's own writer writes, but without
  * asking the array for its `.buffer`. cbor-x's own writer does ask, and on JavaScriptCore that
  * moves a small typed array's bytes out of line behind an ArrayBuffer object of its own, for good:
@@ -105,12 +111,6 @@ const copiedBytesMax = 4096;
  * typed array writers; the registration is cbor-x's, so it also serves an application's own
  * encoders in the same process, and so the tag follows cbor-x's own rule.
  */
-/**
- * Whether cbor-x tags a Uint8Array by default in this runtime (it does where it sees Node's
- * Buffer), asked of a default encoder before the writer below is registered.
- */
-const taggedByDefault = new Encoder({ useRecords: false }).encode(new Uint8Array(0))[0] === 0xd8;
-
 const uint8ArrayWriter = {
   Class: Uint8Array,
   /**
