@@ -305,6 +305,7 @@ async function startWith(config: ServerConfig, logger: Logger): Promise<CorralSe
       dataLogDir: config.inMemory ? undefined : config.dataLogDir,
       snapCount: config.snapCount,
       snapRetainCount: config.snapRetainCount,
+      fsyncWarningMs: config.fsyncWarningMs,
       ensemble: ensembleOptions(config),
       logger,
     });

@@ -19,6 +19,7 @@ import {
   peerTickMsDefault,
   syncLimitMsDefault,
 } from "./ensemble_types.ts";
+import { syncWarningMsDefault } from "../storage/file_store.ts";
 import type { LogLevel } from "./log.ts";
 import { fourLetterWordsDefault, parseFourLetterAllowList } from "./four_letter.ts";
 
@@ -54,6 +55,8 @@ export interface ServerConfig {
   snapCount: number;
   /** Snapshots kept with the logs they need (zoo.cfg `autopurge.snapRetainCount`). */
   snapRetainCount: number;
+  /** A txn-log sync slower than this (ms) is logged and counted (zoo.cfg `fsync.warningthresholdms`). */
+  fsyncWarningMs: number;
   /** Keep state in memory only (no data directory): lost when the process stops. */
   inMemory: boolean;
   /** Members of the ensemble (zoo.cfg `server.N` lines); empty for a standalone server. */
@@ -88,6 +91,7 @@ export function defaultConfig(): ServerConfig {
     fourLetterWords: [...fourLetterWordsDefault],
     snapCount: 100_000,
     snapRetainCount: 3,
+    fsyncWarningMs: syncWarningMsDefault,
     inMemory: false,
     ensemble: [],
     ensembleFrom: null,
@@ -151,6 +155,8 @@ const fileKeys: Record<string, (config: ServerConfig, value: string, where: stri
   snapCount: (c, v, w) => c.snapCount = integer("snapCount", v, 1, 100_000_000, w),
   "autopurge.snapRetainCount": (c, v, w) =>
     c.snapRetainCount = integer("autopurge.snapRetainCount", v, 1, 1000, w),
+  "fsync.warningthresholdms": (c, v, w) =>
+    c.fsyncWarningMs = integer("fsync.warningthresholdms", v, 1, 3_600_000, w),
   initLimit: (c, v, w) => c.initLimit = integer("initLimit", v, 1, 100_000, w),
   syncLimit: (c, v, w) => c.syncLimit = integer("syncLimit", v, 1, 100_000, w),
   peerTickTime: (c, v, w) => c.peerTickMs = integer("peerTickTime", v, 1, 60_000, w),

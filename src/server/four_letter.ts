@@ -97,6 +97,8 @@ export interface ServerFacts {
   environment: [string, string][];
   dataDirBytes: number;
   dataLogDirBytes: number;
+  /** Syncs of the txn log slower than the warning threshold (0 without a log). */
+  slowSyncs: number;
   /** Leader only: followers known and in sync. */
   followers?: { count: number; synced: number };
   openFileDescriptors?: number;
@@ -243,6 +245,7 @@ function mntr(f: ServerFacts): string {
     ["zk_approximate_data_size", f.dataBytes],
     ["zk_global_sessions", f.sessions.length],
     ["zk_local_sessions", 0],
+    ["zk_fsync_threshold_exceed_count", f.slowSyncs],
   ];
   if (f.openFileDescriptors !== undefined) {
     rows.push(["zk_open_file_descriptor_count", f.openFileDescriptors]);

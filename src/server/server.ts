@@ -88,6 +88,11 @@ export interface BaseServerOptions {
   snapCount?: number;
   /** Snapshots kept, with the logs they need (ZooKeeper's autopurge.snapRetainCount). Default 3. */
   snapRetainCount?: number;
+  /**
+   * A sync of the txn log slower than this, in ms, is logged as a warning and counted in `mntr`'s
+   * `zk_fsync_threshold_exceed_count` (ZooKeeper's fsync.warningthresholdms). Default 1000.
+   */
+  fsyncWarningMs?: number;
   /** Run as a member of this ensemble (`serverId` must be one of its members). Default: standalone. */
   ensemble?: EnsembleOptions;
 }
@@ -203,6 +208,7 @@ export async function startServer(options: ServerOptions = {}): Promise<CorralSe
       dataDir: options.dataDir,
       dataLogDir: options.dataLogDir,
       snapRetainCount: options.snapRetainCount,
+      syncWarningMs: options.fsyncWarningMs,
       log: (level, message, fields) => logger.log(level, message, fields),
     })
     : new MemoryStore());
@@ -765,6 +771,7 @@ class ServerHost implements CorralServer {
       environment: environmentFacts(options.version ?? "dev"),
       dataDirBytes: directoryBytes(options.dataDir),
       dataLogDirBytes: directoryBytes(options.dataLogDir ?? options.dataDir),
+      slowSyncs: this.store instanceof FileStore ? this.store.stats.slowSyncs : 0,
       ...fileDescriptorFacts(),
     };
   }

@@ -74,6 +74,15 @@ export interface FileStoreOptions {
    * reads by 80 % while it ran when it yielded only once per MiB written).
    */
   snapshotSliceMs?: number;
+  /**
+   * A sync of the txn log that takes longer than this, in ms, is logged as a warning and counted
+   * in {@linkcode FileStoreStats.slowSyncs} (ZooKeeper's `fsync.warningthresholdms`). Default
+   * 1000. Every write waits on a quorum of these syncs, so a slow disk is the first suspect when
+   * writes stall.
+   */
+  syncWarningMs?: number;
+  /** Milliseconds from a fixed point; times the log's syncs. Default `performance.now`. Tests. */
+  clock?: () => number;
 }
 
 /** Counters for benchmarks and the admin view. */
@@ -82,7 +91,12 @@ export interface FileStoreStats {
   recordsSynced: number;
   bytesSynced: number;
   failures: number;
+  /** Syncs of the txn log that took longer than `syncWarningMs`. */
+  slowSyncs: number;
 }
+
+/** Default {@linkcode FileStoreOptions.syncWarningMs}, as ZooKeeper's. */
+export const syncWarningMsDefault = 1000;
 
 /** `log.<16 hex digits>` or `snapshot.<16 hex digits>`. */
 export function storageFileName(kind: "log" | "snapshot", zxid: number): string {
@@ -159,13 +173,21 @@ export function zxidFollows(previous: number, next: number): boolean {
 export class FileStore implements DurableStore {
   readonly dataDir: string;
   readonly dataLogDir: string;
-  readonly stats: FileStoreStats = { fsyncs: 0, recordsSynced: 0, bytesSynced: 0, failures: 0 };
+  readonly stats: FileStoreStats = {
+    fsyncs: 0,
+    recordsSynced: 0,
+    bytesSynced: 0,
+    failures: 0,
+    slowSyncs: 0,
+  };
   readonly #logFileBytesMax: number;
   readonly #batchBytesMax: number;
   readonly #snapshotSliceMs: number;
   readonly #snapRetainCount: number;
   readonly #log: NonNullable<FileStoreOptions["log"]>;
   readonly #beforeDiskStep: NonNullable<FileStoreOptions["beforeDiskStep"]>;
+  readonly #syncWarningMs: number;
+  readonly #clock: () => number;
   #pending: Pending[] = [];
   /** Appended while a truncation, install or reload runs: written once it is done. */
   #held: Pending[] = [];
@@ -193,6 +215,8 @@ export class FileStore implements DurableStore {
     this.#snapRetainCount = Math.max(1, options.snapRetainCount ?? 3);
     this.#log = options.log ?? (() => {});
     this.#beforeDiskStep = options.beforeDiskStep ?? (() => {});
+    this.#syncWarningMs = options.syncWarningMs ?? syncWarningMsDefault;
+    this.#clock = options.clock ?? (() => performance.now());
     assert(
       this.#batchBytesMax > 0 && this.#logFileBytesMax > fileHeaderBytes,
       "store limits are positive",
@@ -268,7 +292,9 @@ export class FileStore implements DurableStore {
         await this.#roll(batch[0].zxid);
       }
       writeAllSync(this.#handle!.fd, bytes, this.#offset);
+      const syncStart = this.#clock();
       await this.#handle!.datasync();
+      this.#noteSync(this.#clock() - syncStart, bytes.byteLength, batch.length);
     } catch (error) {
       await this.#fail(batch[0].zxid, error as Error);
       return;
@@ -279,6 +305,19 @@ export class FileStore implements DurableStore {
     this.stats.bytesSynced += bytes.byteLength;
     this.#durableZxid = batch.at(-1)!.zxid;
     this.#onDurable(this.#durableZxid);
+  }
+
+  /** Warns of a sync of the log slower than `syncWarningMs`: every write in it waited that long. */
+  #noteSync(ms: number, bytes: number, records: number): void {
+    if (ms <= this.#syncWarningMs) return;
+    this.stats.slowSyncs++;
+    this.#log("warn", "syncing the txn log was slow, and every write in it waited", {
+      file: this.#fileName,
+      ms: Math.round(ms),
+      thresholdMs: this.#syncWarningMs,
+      bytes,
+      records,
+    });
   }
 
   #takeBatch(): Pending[] {

@@ -45,6 +45,21 @@ Deno.test("applyConfigText() names the file and line of a bad value", () => {
   );
 });
 
+Deno.test("applyConfigText() reads fsync.warningthresholdms; the default is ZooKeeper's 1000", () => {
+  assert.equal(defaultConfig().fsyncWarningMs, 1000);
+  const config = defaultConfig();
+  assert.deepEqual(applyConfigText(config, "fsync.warningthresholdms=250\n", "zoo.cfg"), []);
+  assert.equal(config.fsyncWarningMs, 250);
+  assert.throws(
+    () => applyConfigText(defaultConfig(), "fsync.warningthresholdms=soon\n", "zoo.cfg"),
+    /zoo\.cfg:1: fsync\.warningthresholdms must be an integer/,
+  );
+  assert.throws(
+    () => applyConfigText(defaultConfig(), "fsync.warningthresholdms=0\n", "zoo.cfg"),
+    /fsync\.warningthresholdms/,
+  );
+});
+
 const three =
   "server.1=10.0.0.1:2888:3888\nserver.2=10.0.0.2:2888:3888\nserver.3=10.0.0.3:2888:3888\n";
 

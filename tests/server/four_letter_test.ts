@@ -6,6 +6,7 @@
 import assert from "../assert.ts";
 import { parseFourLetterAllowList } from "../../src/server/four_letter.ts";
 import { startServer } from "../../src/server/server.ts";
+import { FileStore } from "../../src/storage/file_store.ts";
 import { fourLetterWord, ZkTestClient } from "./_zk_client.ts";
 
 const open = [{ perms: 31, scheme: "world", id: "anyone" }];
@@ -75,6 +76,7 @@ Deno.test("four-letter words report the server's sessions, watches, nodes and se
     assert.equal(mntr.zk_watch_count, "2");
     assert.equal(mntr.zk_ephemerals_count, "1");
     assert.equal(mntr.zk_global_sessions, "1");
+    assert.equal(mntr.zk_fsync_threshold_exceed_count, "0", "no txn log, no slow syncs");
 
     const conf = await ask(port, "conf");
     assert.match(conf, new RegExp(`(^|\\n)clientPort=${port}\\n`));
@@ -95,5 +97,35 @@ Deno.test("four-letter words report the server's sessions, watches, nodes and se
   } finally {
     zk.close();
     await server.close();
+  }
+});
+
+Deno.test("mntr counts the txn log's slow syncs as zk_fsync_threshold_exceed_count", async () => {
+  const dataDir = await Deno.makeTempDir({ prefix: "corral-4lw-" });
+  // A clock that moves 1.5 s between two readings: every sync of the log measures as slow.
+  let now = 0;
+  const store = await FileStore.open({ dataDir, clock: () => now += 1500 });
+  const server = await startServer({
+    port: 0,
+    zkPort: 0,
+    hostname: "127.0.0.1",
+    fourLetterWords: parseFourLetterAllowList("mntr"),
+    store,
+  });
+  const zk = await ZkTestClient.open(server.zkPort!);
+  try {
+    const count = async () => {
+      const lines = (await ask(server.zkPort!, "mntr")).trim().split("\n");
+      return Number(new Map(lines.map((l) => l.split("\t") as [string, string]))
+        .get("zk_fsync_threshold_exceed_count"));
+    };
+    const before = await count();
+    await zk.call({ op: "create", path: "/slow", data: null, acl: open, flags: 0 });
+    assert.ok(before >= 1, "opening the session synced the log too");
+    assert.equal(await count(), before + 1);
+  } finally {
+    zk.close();
+    await server.close();
+    await Deno.remove(dataDir, { recursive: true });
   }
 });

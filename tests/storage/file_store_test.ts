@@ -409,6 +409,34 @@ Deno.test("FileStore syncs the appends of one turn of the event loop together, i
   });
 });
 
+Deno.test("FileStore warns of a txn-log sync slower than syncWarningMs and counts it", async () => {
+  await withDir(async (dir) => {
+    // Each reading of the clock is `step` ms after the previous one: a sync measures `step` ms.
+    let now = 0;
+    let step = 1000;
+    const warnings: [string, Record<string, unknown> | undefined][] = [];
+    const { store } = await openStore(dir, {
+      syncWarningMs: 1000,
+      clock: () => now += step,
+      log: (level, message, fields) => level === "warn" && warnings.push([message, fields]),
+    });
+    await appendDurably(store, txnRecords(1, 3, "a"));
+    assert.equal(store.stats.slowSyncs, 0, "a sync of exactly the threshold is not slow");
+    assert.equal(warnings.length, 0);
+    step = 1500;
+    await appendDurably(store, txnRecords(4, 2, "b"));
+    assert.equal(store.stats.slowSyncs, 1);
+    assert.equal(warnings.length, 1);
+    const [message, fields] = warnings[0];
+    assert.match(message, /syncing the txn log was slow/);
+    assert.equal(fields?.ms, 1500);
+    assert.equal(fields?.thresholdMs, 1000);
+    assert.equal(fields?.records, 2);
+    assert.match(String(fields?.file), /^log\.[0-9a-f]{16}$/);
+    await store.close();
+  });
+});
+
 Deno.test("FileStore.writeEpochs() persists the epochs for a fresh store", async () => {
   await withDir(async (dir) => {
     const { store } = await openStore(dir);
