@@ -55,7 +55,7 @@ export interface ServerConfig {
   snapCount: number;
   /** Snapshots kept with the logs they need (zoo.cfg `autopurge.snapRetainCount`). */
   snapRetainCount: number;
-  /** A txn-log sync slower than this (ms) is logged and counted (zoo.cfg `fsync.warningthresholdms`). */
+  /** Txn-log syncs slower than this, ms, are logged and counted (`fsync.warningthresholdms`). */
   fsyncWarningMs: number;
   /** Keep state in memory only (no data directory): lost when the process stops. */
   inMemory: boolean;

@@ -81,7 +81,7 @@ export interface FileStoreOptions {
    * writes stall.
    */
   syncWarningMs?: number;
-  /** Milliseconds from a fixed point; times the log's syncs. Default `performance.now`. Tests. */
+  /** The clock that times the log's syncs, in ms: `performance.now` unless a test sets one. */
   clock?: () => number;
 }
 
