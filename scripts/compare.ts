@@ -32,6 +32,7 @@ import type { BenchProtocol } from "../src/bench/targets.ts";
 import { rssBytesOf } from "../src/bench/proc.ts";
 import { defaultAdapter } from "../src/net/mod.ts";
 import { median, repoRoot } from "./bench_durability.ts";
+import { gridArgs, gridDefaults, gridSessions, gridWorkloads, warmUpArgs } from "./_grid.ts";
 import { integerFlag, machineFacts, parseScriptFlags } from "./_sweep.ts";
 import {
   installMissing,
@@ -61,11 +62,8 @@ interface SystemPlan {
   protocols: { protocol: BenchProtocol; sessions: number[] }[];
 }
 
-/** Workloads in the order run: create last, so the nodes it adds do not weigh on the others. */
-const gridWorkloads: Workload[] = ["write", "read", "mixed", "create"];
-
 function plans(quick: boolean, binary: string): SystemPlan[] {
-  const full = quick ? [1, 32] : [1, 8, 32, 128];
+  const full = quick ? [1, 32] : gridSessions;
   const short = quick ? [32] : [1, 32];
   return [
     {
@@ -189,11 +187,11 @@ function settingsFrom(): Settings | number {
   const quick = values.quick === true;
   return {
     quick,
-    warmupS: seconds(values.warmup, 1, "warmup"),
+    warmupS: seconds(values.warmup, gridDefaults.warmupS, "warmup"),
     systemWarmupS: values["system-warmup"] === "0"
       ? 0
-      : seconds(values["system-warmup"], quick ? 3 : 9, "system-warmup"),
-    windowS: seconds(values.window, quick ? 1.5 : 2.5, "window"),
+      : seconds(values["system-warmup"], quick ? 3 : gridDefaults.systemWarmupS, "system-warmup"),
+    windowS: seconds(values.window, quick ? 1.5 : gridDefaults.windowS, "window"),
     rounds: integerFlag(
       "compare",
       usage,
@@ -234,7 +232,7 @@ function settingsFrom(): Settings | number {
       "compare",
       usage,
       values["create-ops"] as string | undefined,
-      quick ? 2_000 : 5_000,
+      quick ? 2_000 : gridDefaults.createOps,
       "create-ops",
       1,
     ),
@@ -255,9 +253,8 @@ function log(line: string): void {
 }
 
 /**
- * Runs the grid with `dist/corral bench` as its own process and returns its JSON results. Create
- * cells end after `settings.createOps` creates (and warm up for only 0.2 s), so that every system
- * ends the grid holding about the same number of znodes: "RSS after the same load".
+ * Runs the grid (scripts/_grid.ts) with `dist/corral bench` as its own process and returns its
+ * JSON results.
  */
 async function bench(
   binary: string,
@@ -268,34 +265,10 @@ async function bench(
   settings: Settings,
 ): Promise<BenchResult[]> {
   const common = benchArgs(protocol, server);
-  const grid = [
-    "--sessions",
-    sessions.join(","),
-    "--duration",
-    String(settings.windowS),
-    "--pid",
-    pids.join(","),
-  ];
-  const timed = gridWorkloads.filter((w) => w !== "create").join(",");
+  const [timed, creates] = gridArgs(sessions, settings, pids);
   return [
-    ...await benchProcess(binary, [
-      ...common,
-      "--workload",
-      timed,
-      "--warmup",
-      String(settings.warmupS),
-      ...grid,
-    ]),
-    ...await benchProcess(binary, [
-      ...common,
-      "--workload",
-      "create",
-      "--warmup",
-      "0.2",
-      "--max-ops",
-      String(settings.createOps),
-      ...grid,
-    ]),
+    ...await benchProcess(binary, [...common, ...timed]),
+    ...await benchProcess(binary, [...common, ...creates]),
   ];
 }
 
@@ -318,14 +291,7 @@ async function warmUp(
   if (settings.systemWarmupS === 0) return;
   await benchProcess(binary, [
     ...benchArgs(protocol, server),
-    "--workload",
-    "write,read,mixed",
-    "--sessions",
-    "32",
-    "--warmup",
-    "0",
-    "--duration",
-    String(settings.systemWarmupS / 3),
+    ...warmUpArgs(settings.systemWarmupS),
   ]);
 }
 

@@ -19,11 +19,12 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
+import { repoRoot } from "./bench_durability.ts";
+import { gridArgs, gridDefaults, gridSessions, warmUpArgs } from "./_grid.ts";
 import { integerFlag, parseScriptFlags } from "./_sweep.ts";
 import { startCorral, stopAllSystems, type System } from "./_systems.ts";
 
 const usage = "usage: scripts/profile_memory [--max-minutes M (5)] [--json FILE]";
-const repoRoot = new URL("..", import.meta.url).pathname;
 const mib = (bytes: number) => bytes / 2 ** 20;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -176,21 +177,9 @@ async function main(): Promise<number> {
     const server = `127.0.0.1:${system.nodes[leader].clientPort}`;
     const idle = await readAll(system, leader, censusDir);
     console.error("profile_memory: warm-up (9 s), then the grid (about 1 minute)");
-    const warm = ["--sessions", "32", "--warmup", "0", "--duration", "3"];
-    bench(bun, server, ["--workload", "write,read,mixed", ...warm]);
-    const grid = ["--sessions", "1,8,32,128", "--duration", "2.5"];
-    const results = [
-      ...bench(bun, server, ["--workload", "write,read,mixed", "--warmup", "1", ...grid]),
-      ...bench(bun, server, [
-        "--workload",
-        "create",
-        "--warmup",
-        "0.2",
-        "--max-ops",
-        "5000",
-        ...grid,
-      ]),
-    ];
+    bench(bun, server, warmUpArgs(gridDefaults.systemWarmupS));
+    const [timed, creates] = gridArgs(gridSessions, gridDefaults);
+    const results = [...bench(bun, server, timed), ...bench(bun, server, creates)];
     const ended = await readAll(system, leader, censusDir);
     await sleep(5_000);
     const settled = await readAll(system, leader, censusDir);
