@@ -306,6 +306,7 @@ async function startWith(config: ServerConfig, logger: Logger): Promise<CorralSe
       snapCount: config.snapCount,
       snapRetainCount: config.snapRetainCount,
       fsyncWarningMs: config.fsyncWarningMs,
+      forceSync: config.forceSync,
       ensemble: ensembleOptions(config),
       logger,
     });

@@ -57,6 +57,11 @@ export interface ServerConfig {
   snapRetainCount: number;
   /** Txn-log syncs slower than this, ms, are logged and counted (`fsync.warningthresholdms`). */
   fsyncWarningMs: number;
+  /**
+   * Sync the txn log before acknowledging writes (zoo.cfg `forceSync`, yes or no; default yes).
+   * With no, a power loss can lose acknowledged writes.
+   */
+  forceSync: boolean;
   /** Keep state in memory only (no data directory): lost when the process stops. */
   inMemory: boolean;
   /** Members of the ensemble (zoo.cfg `server.N` lines); empty for a standalone server. */
@@ -92,6 +97,7 @@ export function defaultConfig(): ServerConfig {
     snapCount: 100_000,
     snapRetainCount: 3,
     fsyncWarningMs: syncWarningMsDefault,
+    forceSync: true,
     inMemory: false,
     ensemble: [],
     ensembleFrom: null,
@@ -157,6 +163,12 @@ const fileKeys: Record<string, (config: ServerConfig, value: string, where: stri
     c.snapRetainCount = integer("autopurge.snapRetainCount", v, 1, 1000, w),
   "fsync.warningthresholdms": (c, v, w) =>
     c.fsyncWarningMs = integer("fsync.warningthresholdms", v, 1, 3_600_000, w),
+  forceSync: (c, v, w) => {
+    if (v !== "yes" && v !== "no") {
+      throw new ConfigError(`${w}: forceSync must be yes or no, not "${v}"`);
+    }
+    c.forceSync = v === "yes";
+  },
   initLimit: (c, v, w) => c.initLimit = integer("initLimit", v, 1, 100_000, w),
   syncLimit: (c, v, w) => c.syncLimit = integer("syncLimit", v, 1, 100_000, w),
   peerTickTime: (c, v, w) => c.peerTickMs = integer("peerTickTime", v, 1, 60_000, w),

@@ -93,6 +93,11 @@ export interface BaseServerOptions {
    * `zk_fsync_threshold_exceed_count` (ZooKeeper's fsync.warningthresholdms). Default 1000.
    */
   fsyncWarningMs?: number;
+  /**
+   * False to acknowledge writes once the txn log is written, without syncing it (ZooKeeper's
+   * `forceSync=no`): faster, but a power loss can lose acknowledged writes. Default true.
+   */
+  forceSync?: boolean;
   /** Run as a member of this ensemble (`serverId` must be one of its members). Default: standalone. */
   ensemble?: EnsembleOptions;
 }
@@ -209,6 +214,7 @@ export async function startServer(options: ServerOptions = {}): Promise<CorralSe
       dataLogDir: options.dataLogDir,
       snapRetainCount: options.snapRetainCount,
       syncWarningMs: options.fsyncWarningMs,
+      forceSync: options.forceSync,
       log: (level, message, fields) => logger.log(level, message, fields),
     })
     : new MemoryStore());

@@ -81,13 +81,22 @@ export interface FileStoreOptions {
    * writes stall.
    */
   syncWarningMs?: number;
+  /**
+   * False to write the txn log's batches without syncing them (ZooKeeper's `forceSync=no`): a
+   * batch counts as durable once written to the page cache. Writes are then faster and a crash
+   * of the process loses nothing, but a power loss or kernel crash can lose writes that clients
+   * were told succeeded. Snapshots and epochs are synced either way. Default true.
+   */
+  forceSync?: boolean;
   /** The clock that times the log's syncs, in ms: `performance.now` unless a test sets one. */
   clock?: () => number;
 }
 
 /** Counters for benchmarks and the admin view. */
 export interface FileStoreStats {
+  /** Syncs of the txn log's batches (none when `forceSync` is off). */
   fsyncs: number;
+  /** Records and bytes the txn log's batches made durable (written only, with `forceSync` off). */
   recordsSynced: number;
   bytesSynced: number;
   failures: number;
@@ -187,6 +196,7 @@ export class FileStore implements DurableStore {
   readonly #log: NonNullable<FileStoreOptions["log"]>;
   readonly #beforeDiskStep: NonNullable<FileStoreOptions["beforeDiskStep"]>;
   readonly #syncWarningMs: number;
+  readonly #forceSync: boolean;
   readonly #clock: () => number;
   #pending: Pending[] = [];
   /** Appended while a truncation, install or reload runs: written once it is done. */
@@ -216,6 +226,7 @@ export class FileStore implements DurableStore {
     this.#log = options.log ?? (() => {});
     this.#beforeDiskStep = options.beforeDiskStep ?? (() => {});
     this.#syncWarningMs = options.syncWarningMs ?? syncWarningMsDefault;
+    this.#forceSync = options.forceSync ?? true;
     this.#clock = options.clock ?? (() => performance.now());
     assert(
       this.#batchBytesMax > 0 && this.#logFileBytesMax > fileHeaderBytes,
@@ -226,6 +237,13 @@ export class FileStore implements DurableStore {
   /** Creates the directories if needed and removes leftovers of interrupted snapshot writes. */
   static async open(options: FileStoreOptions): Promise<FileStore> {
     const store = new FileStore(options);
+    if (!store.#forceSync) {
+      store.#log(
+        "warn",
+        "forceSync is off: the txn log is not synced, so a power loss can lose acknowledged writes",
+        { dataLogDir: store.dataLogDir },
+      );
+    }
     await fs.mkdir(store.dataDir, { recursive: true });
     await fs.mkdir(store.dataLogDir, { recursive: true });
     for (const dir of new Set([store.dataDir, store.dataLogDir])) {
@@ -292,15 +310,17 @@ export class FileStore implements DurableStore {
         await this.#roll(batch[0].zxid);
       }
       writeAllSync(this.#handle!.fd, bytes, this.#offset);
-      const syncStart = this.#clock();
-      await this.#handle!.datasync();
-      this.#noteSync(this.#clock() - syncStart, bytes.byteLength, batch.length);
+      if (this.#forceSync) {
+        const syncStart = this.#clock();
+        await this.#handle!.datasync();
+        this.#noteSync(this.#clock() - syncStart, bytes.byteLength, batch.length);
+        this.stats.fsyncs++;
+      }
     } catch (error) {
       await this.#fail(batch[0].zxid, error as Error);
       return;
     }
     this.#offset += bytes.byteLength;
-    this.stats.fsyncs++;
     this.stats.recordsSynced += batch.length;
     this.stats.bytesSynced += bytes.byteLength;
     this.#durableZxid = batch.at(-1)!.zxid;

@@ -60,6 +60,19 @@ Deno.test("applyConfigText() reads fsync.warningthresholdms; the default is ZooK
   );
 });
 
+Deno.test("applyConfigText() reads forceSync, yes or no; the default is yes, as ZooKeeper's", () => {
+  assert.equal(defaultConfig().forceSync, true);
+  const config = defaultConfig();
+  assert.deepEqual(applyConfigText(config, "forceSync=no\n", "zoo.cfg"), []);
+  assert.equal(config.forceSync, false);
+  assert.deepEqual(applyConfigText(config, "forceSync=yes\n", "zoo.cfg"), []);
+  assert.equal(config.forceSync, true);
+  assert.throws(
+    () => applyConfigText(defaultConfig(), "forceSync=off\n", "zoo.cfg"),
+    /zoo\.cfg:1: forceSync must be yes or no, not "off"/,
+  );
+});
+
 const three =
   "server.1=10.0.0.1:2888:3888\nserver.2=10.0.0.2:2888:3888\nserver.3=10.0.0.3:2888:3888\n";
 

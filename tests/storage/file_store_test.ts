@@ -437,6 +437,40 @@ Deno.test("FileStore warns of a txn-log sync slower than syncWarningMs and count
   });
 });
 
+Deno.test("FileStore with forceSync off writes the txn log without syncing it, and says so", async () => {
+  await withDir(async (dir) => {
+    let clockReads = 0;
+    const warnings: string[] = [];
+    const { store } = await openStore(dir, {
+      forceSync: false,
+      clock: () => ++clockReads,
+      log: (level, message) => level === "warn" && warnings.push(message),
+    });
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /forceSync is off/);
+    const records = txnRecords(1, 30, "n");
+    await appendDurably(store, records.slice(0, 10));
+    await appendDurably(store, records.slice(10));
+    assert.equal(store.durableZxid, 30);
+    assert.equal(store.stats.fsyncs, 0, "no batch was synced");
+    assert.equal(clockReads, 0, "no sync was timed");
+    assert.equal(store.stats.recordsSynced, 30);
+    await store.close();
+    // Written all the same: a restart (no power loss) finds every record.
+    const reopened = await openStore(dir);
+    assert.deepEqual(plain(reopened.recovered.records), plain(records));
+    await reopened.store.close();
+  });
+  await withDir(async (dir) => {
+    let clockReads = 0;
+    const { store } = await openStore(dir, { clock: () => ++clockReads });
+    await appendDurably(store, txnRecords(1, 10, "y"));
+    assert.equal(store.stats.fsyncs, 1, "by default every batch is synced");
+    assert.ok(clockReads >= 2, "and timed");
+    await store.close();
+  });
+});
+
 Deno.test("FileStore.writeEpochs() persists the epochs for a fresh store", async () => {
   await withDir(async (dir) => {
     const { store } = await openStore(dir);
