@@ -721,13 +721,31 @@ function writeLines(path: string, lines: string[]): void {
   writeFileSync(path, `${lines.join("\n")}\n`);
 }
 
+/**
+ * What a test of the systems may change from their defaults. `forceSync: false` writes the txn
+ * log without syncing it (ZooKeeper's and Corral's `forceSync=no`), to measure what the disk costs.
+ */
+export interface StartOptions {
+  forceSync?: boolean;
+}
+
+/** `forceSync=yes` or `=no`, a key ZooKeeper and Corral share. */
+function forceSyncLine(options: StartOptions): string {
+  return `forceSync=${options.forceSync === false ? "no" : "yes"}`;
+}
+
 /** A ZooKeeper node's zoo.cfg lines: zkServer.sh-like defaults, fsync on, 4lw all allowed. */
-function zooCfg(dataDir: string, clientPort: number, members: string[]): string[] {
+function zooCfg(
+  dataDir: string,
+  clientPort: number,
+  members: string[],
+  options: StartOptions,
+): string[] {
   return [
     "tickTime=2000",
     "initLimit=10",
     "syncLimit=5",
-    "forceSync=yes",
+    forceSyncLine(options),
     `dataDir=${dataDir}`,
     `clientPort=${clientPort}`,
     "clientPortAddress=127.0.0.1",
@@ -742,7 +760,11 @@ function zooCfg(dataDir: string, clientPort: number, members: string[]): string[
  * Starts ZooKeeper (Debian's jar, heap 1000 MB as zkServer.sh gives it) standalone or as three
  * nodes in `workDir`; resolves once every node answers and a leader is known.
  */
-export async function startZooKeeper(workDir: string, nodes: 1 | 3): Promise<System> {
+export async function startZooKeeper(
+  workDir: string,
+  nodes: 1 | 3,
+  options: StartOptions = {},
+): Promise<System> {
   if (!existsSync(zkJar)) throw new Error(`${zkJar} is missing: call installMissing() first`);
   const version = await zookeeperVersion();
   return await launch(workDir, {
@@ -754,7 +776,7 @@ export async function startZooKeeper(workDir: string, nodes: 1 | 3): Promise<Sys
     prepare(index, dir, ports) {
       const { home, dataDir } = zkStyleDirs(dir, index, nodes);
       const config = join(home, "zoo.cfg");
-      writeLines(config, zooCfg(dataDir, ports[index][0], memberLines(ports, 1)));
+      writeLines(config, zooCfg(dataDir, ports[index][0], memberLines(ports, 1), options));
       // No SLF4J binding on the class path: ZooKeeper logs nothing (as zk_server.sh runs it).
       const args = [zkHeap, "-cp", zkJar, "org.apache.zookeeper.server.quorum.QuorumPeerMain"];
       return {
@@ -829,10 +851,15 @@ export async function startEtcd(workDir: string, nodes: 3): Promise<System> {
 
 /**
  * Starts Corral (`binary serve --config FILE`) standalone or as three nodes in `workDir`, with
- * tickTime 2000 and every other setting at its default; resolves once every node answers and a
+ * tickTime 2000 and every other setting at its default (but for `options`); resolves once every node answers and a
  * leader is known.
  */
-export async function startCorral(workDir: string, nodes: 1 | 3, binary: string): Promise<System> {
+export async function startCorral(
+  workDir: string,
+  nodes: 1 | 3,
+  binary: string,
+  options: StartOptions = {},
+): Promise<System> {
   const program = resolve(binary);
   accessSync(program, constants.X_OK);
   const version = await corralVersion(program);
@@ -855,6 +882,7 @@ export async function startCorral(workDir: string, nodes: 1 | 3, binary: string)
         "4lw.commands.whitelist=*",
         // As for ZooKeeper above: the load generator opens up to 128 sessions from 127.0.0.1.
         "maxClientCnxns=0",
+        forceSyncLine(options),
         ...memberLines(ports, 2),
       ]);
       return {

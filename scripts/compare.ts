@@ -19,9 +19,14 @@
  * in alternating order, and judged on the median of the rounds' ratios: this machine's speed drifts
  * within minutes, and one grid each, minutes apart, can put the two systems in different hours.
  *
+ * With `--no-fsync`, Corral and ZooKeeper write their txn logs without syncing them
+ * (`forceSync=no`; etcd 3.4 has no such setting, so it is left out): what is left is the CPU and
+ * the network, and the difference from a normal run is what the disk costs. Such a run never
+ * writes docs/PERFORMANCE.md.
+ *
  * Usage: `compare.ts [--quick] [--warmup S] [--system-warmup S] [--window S] [--rounds N]
  * [--alternations N] [--startups N] [--systems LIST] [--create-ops N] [--json FILE] [--no-write]
- * [--max-minutes M] [--keep]`
+ * [--no-fsync] [--max-minutes M] [--keep]`
  * @module
  */
 import { spawn } from "node:child_process";
@@ -38,6 +43,7 @@ import {
   installMissing,
   startCorral,
   startEtcd,
+  type StartOptions,
   startZooKeeper,
   stopAllSystems,
   type System,
@@ -47,7 +53,7 @@ import {
 const usage = "usage: scripts/compare [--quick] [--warmup S (1)] [--system-warmup S (9)] " +
   "[--window S (2.5)] [--alternations N (5)] " +
   "[--rounds N (3)] [--startups N (3)] [--systems zk1,zk3,etcd3,corral1,corral3] [--json FILE] " +
-  "[--create-ops N (5000)] [--no-write] [--max-minutes M (20)] [--keep]";
+  "[--create-ops N (5000)] [--no-write] [--no-fsync] [--max-minutes M (20)] [--keep]";
 
 /** The systems of a comparison, by id. */
 const systemIds = ["corral3", "zk3", "etcd3", "corral1", "zk1"] as const;
@@ -62,7 +68,7 @@ interface SystemPlan {
   protocols: { protocol: BenchProtocol; sessions: number[] }[];
 }
 
-function plans(quick: boolean, binary: string): SystemPlan[] {
+function plans(quick: boolean, binary: string, options: StartOptions): SystemPlan[] {
   const full = quick ? [1, 32] : gridSessions;
   const short = quick ? [32] : [1, 32];
   return [
@@ -70,14 +76,14 @@ function plans(quick: boolean, binary: string): SystemPlan[] {
       id: "corral3",
       name: "Corral, 3 nodes",
       nodes: 3,
-      start: (dir) => startCorral(dir, 3, binary),
+      start: (dir) => startCorral(dir, 3, binary, options),
       protocols: [{ protocol: "zk", sessions: full }, { protocol: "cbor", sessions: short }],
     },
     {
       id: "zk3",
       name: "ZooKeeper, 3 nodes",
       nodes: 3,
-      start: (dir) => startZooKeeper(dir, 3),
+      start: (dir) => startZooKeeper(dir, 3, options),
       protocols: [{ protocol: "zk", sessions: full }],
     },
     {
@@ -91,14 +97,14 @@ function plans(quick: boolean, binary: string): SystemPlan[] {
       id: "corral1",
       name: "Corral, standalone",
       nodes: 1,
-      start: (dir) => startCorral(dir, 1, binary),
+      start: (dir) => startCorral(dir, 1, binary, options),
       protocols: [{ protocol: "zk", sessions: short }, { protocol: "cbor", sessions: short }],
     },
     {
       id: "zk1",
       name: "ZooKeeper, standalone",
       nodes: 1,
-      start: (dir) => startZooKeeper(dir, 1),
+      start: (dir) => startZooKeeper(dir, 1, options),
       protocols: [{ protocol: "zk", sessions: short }],
     },
   ];
@@ -149,6 +155,8 @@ interface Settings {
   systems: SystemId[];
   json: string | null;
   write: boolean;
+  /** Corral and ZooKeeper run with `forceSync=no` (`--no-fsync`). */
+  noFsync: boolean;
   maxMinutes: number;
   keep: boolean;
   /** Creates counted per create cell (the window ends there). */
@@ -167,6 +175,7 @@ function settingsFrom(): Settings | number {
     systems: { type: "string" },
     json: { type: "string" },
     "no-write": { type: "boolean" },
+    "no-fsync": { type: "boolean" },
     "max-minutes": { type: "string" },
     keep: { type: "boolean" },
     "create-ops": { type: "string" },
@@ -178,10 +187,17 @@ function settingsFrom(): Settings | number {
     if (!(value > 0 && value <= 600)) throw new Error(`--${name} must be seconds in (0, 600]`);
     return value;
   };
-  const systems = String(values.systems ?? systemIds.join(",")).split(",");
+  const noFsync = values["no-fsync"] === true;
+  // etcd 3.4 cannot run without fsync: a run without it leaves etcd out.
+  const known = noFsync ? systemIds.filter((id) => id !== "etcd3") : systemIds;
+  const systems = String(values.systems ?? known.join(",")).split(",");
   for (const id of systems) {
-    if (!(systemIds as readonly string[]).includes(id)) {
-      throw new Error(`--systems: unknown "${id}" (known: ${systemIds.join(", ")})`);
+    if (!(known as readonly string[]).includes(id)) {
+      throw new Error(
+        `--systems: unknown "${id}" (known${noFsync ? " with --no-fsync" : ""}: ${
+          known.join(", ")
+        })`,
+      );
     }
   }
   const quick = values.quick === true;
@@ -218,7 +234,9 @@ function settingsFrom(): Settings | number {
     ),
     systems: systemIds.filter((id) => systems.includes(id)),
     json: (values.json as string | undefined) ?? null,
-    write: values["no-write"] !== true,
+    // A run without fsync measures something else than the targets: it never replaces the report.
+    write: values["no-write"] !== true && !noFsync,
+    noFsync,
     maxMinutes: integerFlag(
       "compare",
       usage,
@@ -874,14 +892,21 @@ function report(
   const commit = startCommit;
   let text = `## Side by side with ZooKeeper and etcd: \`scripts/compare\`\n\n`;
   text +=
-    `Written by \`scripts/compare${settings.quick ? " --quick" : ""}\` on ${
-      started.toISOString().slice(0, 16).replace("T", " ")
-    } UTC ` +
+    `Written by \`scripts/compare${settings.quick ? " --quick" : ""}${
+      settings.noFsync ? " --no-fsync" : ""
+    }\` on ${started.toISOString().slice(0, 16).replace("T", " ")} UTC ` +
     `(commit ${commit}, ${num(minutes, 1)} minutes). Machine: ${machineFacts()}. Software: ` +
     Object.entries(software).map(([k, v]) => `${k} ${v}`).join(", ") + ".\n\n";
   text += `### Method\n\n` +
-    `- One system at a time on 127.0.0.1, data on the real disk, fsync on everywhere, default ` +
-    `settings otherwise: ZooKeeper with tickTime 2000, initLimit 10, syncLimit 5, forceSync=yes ` +
+    (settings.noFsync
+      ? `- **Without fsync**: Corral and ZooKeeper ran with forceSync=no, so their txn logs were ` +
+        `written but never synced; this measures their CPU and network, not their durability.\n`
+      : "") +
+    `- One system at a time on 127.0.0.1, data on the real disk, ${
+      settings.noFsync ? "forceSync=no" : "fsync on everywhere"
+    }, default settings otherwise: ZooKeeper with tickTime 2000, initLimit 10, syncLimit 5, ${
+      settings.noFsync ? "forceSync=no" : "forceSync=yes"
+    } ` +
     `and zkServer.sh's heap (-Xmx1000m); Corral's compiled binary with tickTime 2000; etcd's ` +
     `defaults. ZooKeeper and Corral both get maxClientCnxns=0, since up to 128 sessions come ` +
     `from 127.0.0.1.\n` +
@@ -1053,7 +1078,7 @@ async function main(): Promise<number> {
   const reports: SystemReport[] = [];
   let turns: Turn[] = [];
   try {
-    const all = plans(settings.quick, binary);
+    const all = plans(settings.quick, binary, { forceSync: !settings.noFsync });
     for (const plan of all) {
       if (!settings.systems.includes(plan.id)) continue;
       reports.push(await measureSystem(plan, binary, workDir, settings, cells));
