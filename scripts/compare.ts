@@ -192,6 +192,11 @@ function settingsFrom(): Settings | number {
   const known = noFsync ? systemIds.filter((id) => id !== "etcd3") : systemIds;
   const systems = String(values.systems ?? known.join(",")).split(",");
   for (const id of systems) {
+    if (noFsync && id === "etcd3") {
+      throw new Error(
+        "--systems: etcd3 cannot run with --no-fsync (etcd 3.4 cannot skip its fsync)",
+      );
+    }
     if (!(known as readonly string[]).includes(id)) {
       throw new Error(
         `--systems: unknown "${id}" (known${noFsync ? " with --no-fsync" : ""}: ${
