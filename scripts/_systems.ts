@@ -851,8 +851,8 @@ export async function startEtcd(workDir: string, nodes: 3): Promise<System> {
 
 /**
  * Starts Corral (`binary serve --config FILE`) standalone or as three nodes in `workDir`, with
- * tickTime 2000 and every other setting at its default (but for `options`); resolves once every node answers and a
- * leader is known.
+ * tickTime 2000 and every other setting at its default but for `options`; resolves once every
+ * node answers and a leader is known.
  */
 export async function startCorral(
   workDir: string,

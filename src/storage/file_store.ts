@@ -4,7 +4,8 @@
  *
  * Durability rule: a record is reported durable only after the bytes holding it were written and
  * `fdatasync`ed. While one sync runs, newly appended records wait; the next write + sync covers
- * all of them (group commit), so throughput grows with load.
+ * all of them (group commit), so throughput grows with load. With `forceSync` off (an operator's
+ * choice, warned of at open) the txn log's batches are only written, and count once written.
  *
  * Ensemble sync ({@linkcode FileStore.truncateAfter}, {@linkcode FileStore.installSnapshot}) changes
  * the disk in steps ordered so that a crash between any two of them leaves a state recovery
