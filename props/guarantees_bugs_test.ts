@@ -68,22 +68,34 @@ for (const { bug, catchers, runs, crashes } of cases) {
   }
 }
 
-Deno.test("a failing schedule shrinks to a few faults", () => {
+Deno.test("a failing schedule shrinks to the faults it needs", () => {
   // commitBeforeQuorum needs an outage while a commit is not yet logged by a quorum: shrinking
-  // keeps the fault that does it and drops the rest.
+  // keeps the faults that do it and drops the rest. Fault times are relative to the previous
+  // fault, so dropping one moves the later ones, and shrinking can stop at a local minimum (6
+  // faults for PROPS_SEED=161007688, 1-2 for most seeds). What it guarantees is that minimum:
+  // leave out any one fault left and the bug goes unseen. A schedule that did not shrink keeps
+  // faults that can go (fc.noShrink on the case fails this on each of 5 seeds tried).
   const seed = propsSeed();
-  const details = fc.check(
-    fc.property(
-      caseArb(10, crashFaultArb),
-      (c) => judge(c, "commitBeforeQuorum", "linearizable"),
-    ),
-    { seed, numRuns: 300 },
-  );
+  const caught = (c: GuaranteeCase) => {
+    try {
+      judge(c, "commitBeforeQuorum", "linearizable");
+      return false;
+    } catch {
+      return true;
+    }
+  };
+  const details = fc.check(fc.property(caseArb(10, crashFaultArb), (c) => !caught(c)), {
+    seed,
+    numRuns: 300,
+  });
   assert.ok(details.failed, "the seeded bug was caught");
   const [shrunk] = details.counterexample!;
-  assert.ok(
-    shrunk.schedule.length <= 3,
-    `shrunk to ${shrunk.schedule.length} faults (PROPS_SEED=${seed} replays it): ` +
-      JSON.stringify(shrunk.schedule),
-  );
+  shrunk.schedule.forEach((_, i) => {
+    const without = { ...shrunk, schedule: shrunk.schedule.filter((_, j) => j !== i) };
+    assert.ok(
+      !caught(without),
+      `fault ${i} of the shrunk schedule is not needed (PROPS_SEED=${seed} replays it): ` +
+        JSON.stringify(shrunk.schedule),
+    );
+  });
 });
