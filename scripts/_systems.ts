@@ -122,6 +122,11 @@ const termGraceMs = 5_000;
 const startAttempts = 3;
 /** Pause between two probes of the same thing. */
 const pollMs = 10;
+/**
+ * While a start is timed, the pause between two bare connects to a port that refused the last
+ * one (which costs the server nothing), so that the time is not rounded up by `pollMs`.
+ */
+const refusedPollMs = 2;
 /** Session timeout a probe asks for (servers raise it to their minimum, 2 ticks). */
 const probeSessionMs = 4_000;
 
@@ -284,6 +289,24 @@ async function zkAnswers(port: number, ms: number): Promise<boolean> {
     }
     clearTimeout(timer);
   }
+}
+
+/**
+ * True when a TCP connection to `port` is accepted within `ms` (it is closed at once, nothing
+ * sent); false when it is refused or times out.
+ */
+function portAccepts(port: number, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: "127.0.0.1", port });
+    const done = (accepted: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(accepted);
+    };
+    const timer = setTimeout(() => done(false), ms);
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
 }
 
 /** The answer to four-letter word `word` on `port`, or null when none came within `ms`. */
@@ -486,24 +509,48 @@ class RunningSystem implements System {
     const spawnedMs = performance.now();
     for (const node of this.nodes) node.launch();
     const deadline = spawnedMs + startMsMax;
-    const answeredMs = await this.#firstAnswer(deadline);
-    this.startupMs = answeredMs - spawnedMs;
-    await this.waitAllAnswer(deadline - performance.now());
+    const probes: Promise<boolean>[] = [];
+    try {
+      const answeredMs = await this.#firstAnswer(deadline, probes);
+      this.startupMs = answeredMs - spawnedMs;
+      await this.waitAllAnswer(deadline - performance.now());
+    } finally {
+      // Probes still waiting on a server that accepted them before it could answer end within
+      // probeMsMax; none is left behind.
+      await Promise.all(probes);
+    }
     this.#booting = false;
   }
 
-  /** When the first node answered; throws at `deadline` or when a node exits. */
-  async #firstAnswer(deadline: number): Promise<number> {
+  /**
+   * When the first node answered; throws at `deadline` or when a node exits. Until a node's port
+   * takes connections, bare connects try it every `refusedPollMs`; then probes go out every
+   * `pollMs`, overlapping: a server may accept a connection before it can answer and then never
+   * answer it (ZooKeeper does), so the next probe does not wait for that one to time out. The
+   * first answer is then timed to within those pauses. `probes` gets every probe sent.
+   */
+  async #firstAnswer(deadline: number, probes: Promise<boolean>[]): Promise<number> {
     let answeredMs: number | null = null;
+    const going = () => {
+      if (this.stopRequested) throw new Error(`${this.label} was stopped while starting`);
+      this.#throwIfExited();
+      return answeredMs === null && performance.now() < deadline;
+    };
     const poll = async (node: NodeState) => {
-      while (answeredMs === null) {
-        if (this.stopRequested) throw new Error(`${this.label} was stopped while starting`);
-        this.#throwIfExited();
-        const left = deadline - performance.now();
-        if (left <= 0) return;
-        if (await this.prober.answers(node, Math.min(probeMsMax, left))) {
-          answeredMs ??= performance.now();
-        } else await sleep(pollMs);
+      while (going() && !await portAccepts(node.clientPort, probeMsMax)) {
+        await sleep(refusedPollMs);
+      }
+      while (going()) {
+        const probe = this.prober.answers(node, Math.min(probeMsMax, deadline - performance.now()));
+        probes.push(probe);
+        void probe.then((ok) => {
+          if (ok) answeredMs ??= performance.now();
+        });
+        const failed = await Promise.race([
+          probe.then((ok) => !ok),
+          sleep(pollMs).then(() => false),
+        ]);
+        if (failed) await sleep(pollMs);
       }
     };
     await Promise.all(this.nodes.map(poll));

@@ -926,7 +926,10 @@ function report(
     `system ends the grid holding about as many znodes, and RSS is compared after the same ` +
     `load. etcd has no sequential keys, so its create puts a fresh key.\n` +
     `- Startup is the time from spawning every node to the first request any node answers (a ` +
-    `getData of "/", or a range for etcd), as a median of ${settings.startups} starts. RSS is ` +
+    `getData of "/", or a range for etcd), as a median of ${settings.startups} starts. Until a ` +
+    `node's port takes connections, it is tried every 2 ms; then a request goes out every 10 ms, ` +
+    `each without waiting for the last (a server may take a connection before it can answer, ` +
+    `and never answer it). RSS is ` +
     `VmRSS from /proc, idle (2 s after startup) and after the load: the first grid, the ` +
     `ZooKeeper-protocol one for ZooKeeper and Corral (Corral's CBOR grid runs after these ` +
     `readings, so both carry the same load). It is read twice: as the load generator exits, and ` +
