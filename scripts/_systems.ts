@@ -107,7 +107,8 @@ const zkJar = "/usr/share/java/zookeeper.jar";
 /** Debian's etcd server. */
 const etcdBinary = "/usr/bin/etcd";
 /** The heap zkServer.sh gives ZooKeeper by default (ZK_SERVER_HEAP=1000). */
-const zkHeap = "-Xmx1000m";
+export const zkHeapMb = 1000;
+const zkHeap = `-Xmx${zkHeapMb}m`;
 /** Longest one probe (a request, a four-letter word, a status) may take. */
 const probeMsMax = 1_000;
 /** Longest {@linkcode System.leader} polls. */
@@ -995,11 +996,13 @@ function onPath(name: string): boolean {
 }
 
 /** The Debian packages missing for ZooKeeper, Java and etcd. */
-function missingPackages(): string[] {
+function missingPackages(kinds: readonly SystemKind[]): string[] {
   const missing: string[] = [];
-  if (!existsSync(zkJar)) missing.push("zookeeper");
-  else if (!onPath("java")) missing.push("default-jre-headless");
-  if (!existsSync(etcdBinary)) missing.push("etcd-server");
+  if (kinds.includes("zookeeper")) {
+    if (!existsSync(zkJar)) missing.push("zookeeper");
+    else if (!onPath("java")) missing.push("default-jre-headless");
+  }
+  if (kinds.includes("etcd") && !existsSync(etcdBinary)) missing.push("etcd-server");
   return missing;
 }
 
@@ -1013,13 +1016,16 @@ function aptGet(args: string[]): Promise<void> {
 
 /**
  * apt-get installs `zookeeper` and/or `etcd-server` when missing (as root, or via sudo -n when
- * not root); throws with a clear message if that fails. `log` hears which packages are installed
- * before apt-get starts, since it may take minutes. (On a machine with systemd, Debian's
- * etcd-server package also starts a system etcd on the default ports; this module does not use
- * it.)
+ * not root); throws with a clear message if that fails. `kinds` says which systems are needed
+ * (default both). `log` hears which packages are installed before apt-get starts, since it may
+ * take minutes. (On a machine with systemd, Debian's etcd-server package also starts a system
+ * etcd on the default ports; this module does not use it.)
  */
-export async function installMissing(log: (line: string) => void = () => {}): Promise<void> {
-  const packages = missingPackages();
+export async function installMissing(
+  log: (line: string) => void = () => {},
+  kinds: readonly SystemKind[] = ["zookeeper", "etcd"],
+): Promise<void> {
+  const packages = missingPackages(kinds);
   if (packages.length === 0) return;
   log(`installing ${packages.join(", ")} with apt-get`);
   const install = ["install", "-y", "--no-install-recommends", ...packages];
@@ -1034,7 +1040,7 @@ export async function installMissing(log: (line: string) => void = () => {}): Pr
         `run: sudo apt-get install ${packages.join(" ")}\n${(error as Error).message}`,
     );
   }
-  const still = missingPackages();
+  const still = missingPackages(kinds);
   if (still.length > 0) throw new Error(`still missing after apt-get: ${still.join(", ")}`);
 }
 

@@ -18,13 +18,16 @@
  *    waits for every outstanding event: an acknowledged write whose event never arrived is lost.
  * 2. Znodes. 1M nodes of 100 B under 1,000 parents (/z/p-K/n-I), created by 4 sessions with 256
  *    requests outstanding each (stopped after 6 minutes); RSS at 10, 25, 50 and 100 % of the
- *    nodes. The server saves a snapshot every 50,000-100,000 txns (snapCount) and, at this size, serving
- *    slows down sharply while it does; its log says when ("snapshot started" / "saved"), so the
- *    run first drives 16 readers and 16 writers until one save started and ended, splitting every
- *    figure by whether a save was running, and then measures closed-loop getData and setData by
- *    32 sessions on random nodes with the next save at least 50,000 txns away. Then the data dir's size,
- *    the time to stop with SIGTERM and to restart on the same dir (to the first answered
- *    request), and the same after SIGKILL.
+ *    nodes, and 10 s after the build (once no snapshot save runs). The server saves a snapshot
+ *    every 50,000-100,000 txns (snapCount) and, at this size, serving slows down sharply while it
+ *    does; its log says when ("snapshot started" / "saved"), so the run first drives 16 readers
+ *    and 16 writers until one save started and ended, splitting every figure by whether a save
+ *    was running, and then measures closed-loop getData and setData by 32 sessions on random
+ *    nodes with the next save at least 50,000 txns away. Then the data dir's size, the time to
+ *    stop with SIGTERM and to restart on the same dir (to the first answered request), and the
+ *    same after SIGKILL. Last, unless `--no-zookeeper`, the same tree is built the same way on a
+ *    standalone Apache ZooKeeper (apt-get installs it when missing), for its RSS at the same
+ *    points.
  * 3. Values. 1, 4 and 16 sessions run closed-loop setData of 1 MiB on a node of their own, then
  *    getData of it; then the same writes on a three-node ensemble (sessions on the leader). A
  *    value one byte over the limit, and one whose request frame is over the frame limit, must be
@@ -37,7 +40,8 @@
  * A watchdog stops everything after `--max-minutes` and exits 1; Ctrl-C exits 130. Run it through
  * `scripts/bench_scale`, which builds the binary when stale.
  *
- * Usage: `bench_scale.ts [--quick] [--only watches|znodes|values] [--max-minutes M] [--json FILE]`
+ * Usage: `bench_scale.ts [--quick] [--only watches|znodes|values] [--no-zookeeper] [--max-minutes M]
+ * [--json FILE]`
  * @module
  */
 import { execFileSync } from "node:child_process";
@@ -66,11 +70,19 @@ import { FrameReader, type ZkRequest } from "../src/zk/records.ts";
 import { binaryPath } from "../tests/e2e/_binary.ts";
 import { fmt, repoRoot } from "./bench_durability.ts";
 import { integerFlag, machineFacts, parseScriptFlags } from "./_sweep.ts";
-import { fourLetterWord, startCorral, stopAllSystems, type System } from "./_systems.ts";
+import {
+  fourLetterWord,
+  installMissing,
+  startCorral,
+  startZooKeeper,
+  stopAllSystems,
+  type System,
+  zkHeapMb,
+} from "./_systems.ts";
 
 const name = "bench_scale";
 const usage = "usage: scripts/bench_scale [--quick] [--only watches|znodes|values] " +
-  "[--max-minutes M (20)] [--json FILE]";
+  "[--no-zookeeper] [--max-minutes M (20)] [--json FILE]";
 
 /** Where every experiment's work dir goes (real disk; _systems.ts refuses tmpfs). */
 const workRoot = join(repoRoot, ".tmp", "bench_scale");
@@ -108,6 +120,8 @@ const snapshotQuietMsMax = 30_000;
 const snapshotRunMsMax = 60_000;
 /** Longest a stopped server may take to exit. */
 const exitMsMax = 60_000;
+/** Time without load between the znode build's end and its settled RSS reading. */
+const settleMs = 10_000;
 
 // ---- settings --------------------------------------------------------------------------------
 
@@ -119,6 +133,8 @@ interface Settings {
   only: Experiment[];
   maxMinutes: number;
   json: string | null;
+  /** Build the znode tree on ZooKeeper too, for reference (off with --no-zookeeper). */
+  zookeeper: boolean;
   /** Watch counts, 0 being the baseline. */
   watchCounts: number[];
   /** Nodes of the znode experiment. */
@@ -136,6 +152,7 @@ function parseSettings(): Settings | number {
     only: { type: "string" },
     "max-minutes": { type: "string" },
     json: { type: "string" },
+    "no-zookeeper": { type: "boolean" },
   });
   if (typeof values === "number") return values;
   const only = values.only as string | undefined;
@@ -150,6 +167,7 @@ function parseSettings(): Settings | number {
     only: only === undefined ? [...experiments] : [only as Experiment],
     maxMinutes: integerFlag(name, usage, maxText, 20, "max-minutes", 1),
     json: (values.json as string | undefined) ?? null,
+    zookeeper: values["no-zookeeper"] !== true,
     watchCounts: quick ? [0, 1_000, 10_000] : [0, 1_000, 10_000, 100_000],
     znodes: quick ? 200_000 : 1_000_000,
     windowMs: 5_000,
@@ -894,8 +912,8 @@ interface RestartResult {
 }
 
 /** What the znode experiment measured. */
-interface ZnodeResult {
-  target: number;
+/** How building the znode tree went on one server. */
+interface TreeBuild {
   made: number;
   createS: number;
   createsPerS: number;
@@ -904,9 +922,16 @@ interface ZnodeResult {
   /** Server RSS with the parents made and no children yet. */
   rssEmptyBytes: number | null;
   checkpoints: Checkpoint[];
+  /** Server RSS as the last create is answered. */
+  rssBuiltBytes: number | null;
+  /** Server RSS after {@linkcode settleMs} without load (and, for Corral, no snapshot save). */
+  rssSettledBytes: number | null;
+}
+
+interface ZnodeResult extends TreeBuild {
+  target: number;
   /** `srvr` Node count after the build. */
   nodeCount: number | null;
-  rssBuiltBytes: number | null;
   /** Snapshot saves started while building. */
   snapshotsDuringBuild: number;
   read: LoopStats;
@@ -917,6 +942,10 @@ interface ZnodeResult {
   hwmBytes: number | null;
   dataDirBytes: number | null;
   restarts: RestartResult[];
+  /** The same tree built on a standalone ZooKeeper, for reference (null when not run). */
+  zookeeper: TreeBuild | null;
+  /** Why the ZooKeeper reference failed, or null. */
+  zookeeperError: string | null;
 }
 
 /** Path of child `k` of the tree: parent k / 1000, child k % 1000. */
@@ -924,28 +953,61 @@ function treePath(k: number): string {
   return `/z/p-${Math.floor(k / childrenPerParent)}/n-${k % childrenPerParent}`;
 }
 
-/** Builds the tree on a fresh server, loads it, restarts it twice. */
+/**
+ * Builds the tree on a fresh server, loads it, restarts it twice; then, unless told not to,
+ * builds the same tree on a standalone ZooKeeper for reference.
+ */
 async function znodeCase(settings: Settings, binary: string): Promise<ZnodeResult> {
   const system = await startCorral(workDir("znodes"), 1, binary);
   const snapshots = new SnapshotWatch([logPathOf(system, 0)]);
+  let result: ZnodeResult;
   try {
-    return await measureZnodes(system, snapshots, settings);
+    result = await measureZnodes(system, snapshots, settings);
   } finally {
     snapshots.stop();
     dropAllSessions();
     await system.stop();
   }
+  if (settings.zookeeper) {
+    try {
+      result.zookeeper = await zookeeperTree(settings);
+    } catch (error) {
+      result.zookeeperError = errorLine(error);
+    }
+  }
+  return result;
 }
 
-async function measureZnodes(
-  system: System,
-  snapshots: SnapshotWatch,
+/**
+ * The same tree on a standalone Apache ZooKeeper (installed with apt-get when missing; default
+ * settings and the 1000 MB heap zkServer.sh gives it), built the same way: how much memory the
+ * same znodes take there.
+ */
+async function zookeeperTree(settings: Settings): Promise<TreeBuild> {
+  await installMissing((line) => console.error(`${name}: ${line}`), ["zookeeper"]);
+  const system = await startZooKeeper(workDir("znodes-zookeeper"), 1);
+  try {
+    const node = system.nodes[0];
+    const creators = await openMany(createSessions, node.clientPort);
+    return await buildTree(creators, node.pid, settings, () => Promise.resolve());
+  } finally {
+    dropAllSessions();
+    await system.stop();
+  }
+}
+
+/**
+ * Creates /z, its parents, then `settings.znodes` children of 100 B through `creators`, reading
+ * the server's RSS at 10, 25, 50 and 100 % of them; then waits for `settle` and a further
+ * {@linkcode settleMs}, and reads it again.
+ */
+async function buildTree(
+  creators: readonly ZkBenchSession[],
+  pid: number,
   settings: Settings,
-): Promise<ZnodeResult> {
-  const node = system.nodes[0];
-  const pid = node.pid;
+  settle: () => Promise<unknown>,
+): Promise<TreeBuild> {
   const small = new Uint8Array(smallValueBytes).fill(0x7a);
-  const creators = await openMany(createSessions, node.clientPort);
   await createOne(creators[0], "/z", null);
   const parents = Math.ceil(settings.znodes / childrenPerParent);
   const parentsMade = await pipeline(creators, parents, (i) => createOf(`/z/p-${i}`, null), 64);
@@ -972,9 +1034,40 @@ async function measureZnodes(
     buildStart + createMsMax,
     onAck,
   );
-  const made = build.acked;
-  const nodeCount = await fourLetterNumber(node.clientPort, "srvr", "Node count:");
   const rssBuiltBytes = rssBytesOf(pid);
+  await settle();
+  await sleep(settleMs);
+  return {
+    made: build.acked,
+    createS: build.seconds,
+    createsPerS: build.acked / build.seconds,
+    cutShort: build.cutShort,
+    createErrors: build.errors,
+    rssEmptyBytes,
+    checkpoints,
+    rssBuiltBytes,
+    rssSettledBytes: rssBytesOf(pid),
+  };
+}
+
+async function measureZnodes(
+  system: System,
+  snapshots: SnapshotWatch,
+  settings: Settings,
+): Promise<ZnodeResult> {
+  const node = system.nodes[0];
+  const pid = node.pid;
+  const small = new Uint8Array(smallValueBytes).fill(0x7a);
+  const creators = await openMany(createSessions, node.clientPort);
+  // A snapshot save may still run as the build ends; the settled RSS is read after it.
+  const built = await buildTree(
+    creators,
+    pid,
+    settings,
+    () => snapshots.quiet(snapshotQuietMsMax),
+  );
+  const made = built.made;
+  const nodeCount = await fourLetterNumber(node.clientPort, "srvr", "Node count:");
 
   const snapshotsDuringBuild = snapshots.started;
   const loaders = await openMany(loadSessions, node.clientPort);
@@ -1008,16 +1101,9 @@ async function measureZnodes(
   const dataDirBytes = dirBytes(node.dataDir);
   const restarts = [await restartOn(system, "SIGTERM"), await restartOn(system, "SIGKILL")];
   return {
+    ...built,
     target: settings.znodes,
-    made,
-    rssEmptyBytes,
-    createS: build.seconds,
-    createsPerS: made / build.seconds,
-    cutShort: build.cutShort,
-    createErrors: build.errors,
-    checkpoints,
     nodeCount,
-    rssBuiltBytes,
     snapshotsDuringBuild,
     read,
     write,
@@ -1026,6 +1112,8 @@ async function measureZnodes(
     hwmBytes,
     dataDirBytes,
     restarts,
+    zookeeper: null,
+    zookeeperError: null,
   };
 }
 
@@ -1433,6 +1521,10 @@ function znodeTables(z: ZnodeResult | null, error: string | null): string[] {
       ]),
     ),
     "",
+    `RSS ${settleMs / 1000} s after the build (once no snapshot save ran): ` +
+    `${mib(z.rssSettledBytes)} MiB.`,
+    "",
+    ...zookeeperLines(z),
     `${loadSessions} sessions, closed loop, random nodes of the tree, ${warmupMs / 1000} s ` +
     `warm-up + ${fmt(z.read.seconds)} s window, run after the snapshot-save run below, so ` +
     "that the next save is at least 50,000 txns away (snapshot s shows if one ran anyway):",
@@ -1600,7 +1692,8 @@ function limitLines(results: Results): string[] {
       `- **Znodes:** RSS ${mib(last?.rssBytes ?? null)} MiB at ` +
         `${(last?.znodes ?? 0).toLocaleString("en-US")} znodes of ${smallValueBytes} B, about ` +
         `${fmt(perZnode)} B each (linear: ${fmt(perZnode * 1e6 / 2 ** 30)} GiB per million); ` +
-        `peak ${mib(z.hwmBytes)} MiB. Creates/s went from ${fmt(first?.segmentPerS ?? NaN)} ` +
+        `peak ${mib(z.hwmBytes)} MiB, ${mib(z.rssSettledBytes)} MiB ${settleMs / 1000} s after ` +
+        `the build${zookeeperVersus(z)}. Creates/s went from ${fmt(first?.segmentPerS ?? NaN)} ` +
         `(first ${(first?.znodes ?? 0).toLocaleString("en-US")}) to ` +
         `${fmt(last?.segmentPerS ?? NaN)} (last segment). getData p99 ${fmt(z.read.p99Ms)} ms, ` +
         `setData p99 ${fmt(z.write.p99Ms)} ms on the full tree. Restart on the data dir ` +
@@ -1639,6 +1732,67 @@ function limitLines(results: Results): string[] {
   }
   lines.push(breaksFirst(results));
   return lines;
+}
+
+/** The tree built on ZooKeeper beside Corral's: creates/s and RSS at the same points. */
+function zookeeperLines(z: ZnodeResult): string[] {
+  if (z.zookeeperError !== null) {
+    return [`The same tree on ZooKeeper FAILED: ${z.zookeeperError}`, ""];
+  }
+  const zk = z.zookeeper;
+  if (zk === null) return [];
+  const row = (label: string, b: TreeBuild) => [
+    label,
+    `${b.made.toLocaleString("en-US")}${b.cutShort ? " (stopped)" : ""}`,
+    fmt(b.createsPerS),
+    errorsText(b.createErrors),
+    mib(b.rssEmptyBytes),
+    ...z.checkpoints.map((_, i) => mib(b.checkpoints[i]?.rssBytes ?? null)),
+    mib(b.rssSettledBytes),
+  ];
+  const ratio = (c: number | null, k: number | null) =>
+    c === null || k === null || k === 0 ? "–" : `${(c / k).toFixed(2)}×`;
+  return [
+    `The same tree, built the same way on a standalone Apache ZooKeeper (default settings, the ` +
+    `${zkHeapMb} MB heap zkServer.sh gives it), RSS in MiB:`,
+    "",
+    table(
+      [
+        "server",
+        "made",
+        "creates/s",
+        "errors",
+        "parents only",
+        ...z.checkpoints.map((c) => c.znodes.toLocaleString("en-US")),
+        `${settleMs / 1000} s after`,
+      ],
+      [
+        row("Corral", z),
+        row("ZooKeeper", zk),
+        [
+          "Corral/ZooKeeper",
+          "",
+          ratio(z.createsPerS, zk.createsPerS),
+          "",
+          ratio(z.rssEmptyBytes, zk.rssEmptyBytes),
+          ...z.checkpoints.map((c, i) => ratio(c.rssBytes, zk.checkpoints[i]?.rssBytes ?? null)),
+          ratio(z.rssSettledBytes, zk.rssSettledBytes),
+        ],
+      ],
+    ),
+    "",
+  ];
+}
+
+/** ", against ZooKeeper's ..." for the Limits line, or "" without the reference. */
+function zookeeperVersus(z: ZnodeResult): string {
+  const zk = z.zookeeper;
+  if (zk === null) return "";
+  const last = z.checkpoints.at(-1);
+  return ` (ZooKeeper, same tree: ${mib(zk.checkpoints.at(-1)?.rssBytes ?? null)} MiB as ` +
+    `the build ended against Corral's ${mib(last?.rssBytes ?? null)}, ` +
+    `${mib(zk.rssSettledBytes)} ${settleMs / 1000} s after; ${fmt(zk.createsPerS)} creates/s ` +
+    `against ${fmt(z.createsPerS)})`;
 }
 
 /** What serving looked like while a snapshot save of the tree ran, against while none did. */
